@@ -97,9 +97,9 @@ _FINGER_KP = (0.60, 0.83, 0.70, 0.42)
 _FINGER_KD = (0.030, 0.046, 0.035, 0.021)
 _THUMB_KP = (0.83, 0.60, 0.50, 0.42)
 _THUMB_KD = (0.046, 0.030, 0.025, 0.021)
-# Home: fingers straight and open over the palm, thumb rotated under the palm
-# out of the way; a bottle can be placed in the palm from this pose.
-_FINGER_HOME = (0.0, 0.0, 0.0, 0.0)
+# Home: fingers half raised over the palm (a cradle: a bottle laid in the palm
+# rests against them), thumb rotated under the palm out of the way.
+_FINGER_HOME = (0.0, 0.7, 0.4, 0.2)
 _THUMB_HOME = (0.263, 0.0, 0.0, 0.0)
 
 

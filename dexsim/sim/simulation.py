@@ -1,0 +1,250 @@
+"""The physics of the twin: one MuJoCo model of the mounted hand and the threaded bottle, with its state.
+
+:class:`UnscrewSimulation` knows nothing of Gymnasium: it resets a randomised scene, takes absolute joint
+targets for the hand's PD loops, advances physics, releases the lid when the thread is unscrewed, and renders
+the cameras. The Gymnasium env (:mod:`dexsim.sim.env`) and the ROS 2 twin server both drive it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+from numpy.typing import NDArray
+
+from dexsim.hand import JOINT_NAMES, NUM_JOINTS, clip_to_limits, home_pose
+from dexsim.sim.config import SimConfig
+from dexsim.sim.randomization import SceneParams, sample_scene_params
+from dexsim.sim.scene import PALM_HEIGHT_M, bottle_name, build_scene, compile_scene, hand_mount_quat, hand_name
+
+__all__ = ["LidState", "UnscrewSimulation", "PALM_FACE_X_M", "LID_TARGET_Y_M", "BOTTLE_NOMINAL_Z_M"]
+
+PALM_FACE_X_M = 0.0111
+"""Height of the palm's grasping face above the hand frame origin (hand x), m."""
+LID_TARGET_Y_M = 0.046
+"""Nominal lid mid-plane along the palm width (hand y), m: just outboard of the index finger's centre line."""
+BOTTLE_NOMINAL_Z_M = -0.035
+"""Nominal bottle axis position along the fingers (hand z), m: behind the knuckle line."""
+_SHOULDER_GAP_M = 0.008  # from the end of the bottle body to the underside of the lid
+#: Rotation taking bottle-frame vectors to hand-frame vectors (bottle axis along hand +y, lid on the index side).
+_HAND_FROM_BOTTLE = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+
+
+@dataclass(frozen=True)
+class LidState:
+    """State of the lid on its thread.
+
+    Attributes:
+        angle: Rotation about the bottle axis, rad (positive = unscrewing).
+        lift: Rise along the bottle axis, m.
+        released: True once the lid has come off the thread.
+    """
+
+    angle: float
+    lift: float
+    released: bool
+
+    @property
+    def turns(self) -> float:
+        """``angle`` in turns."""
+        return self.angle / (2.0 * math.pi)
+
+
+class UnscrewSimulation:
+    """The mounted Allegro Hand holding a threaded bottle, in MuJoCo.
+
+    Args:
+        config: Physics, camera and randomisation settings.
+    """
+
+    def __init__(self, config: SimConfig | None = None) -> None:
+        self.config = config or SimConfig()
+        self.model: mujoco.MjModel = compile_scene(build_scene(self.config))
+        self.data = mujoco.MjData(self.model)
+        m = self.model
+        self._hand_qpos = np.array([m.joint(hand_name(n)).qposadr[0] for n in JOINT_NAMES])
+        self._hand_dof = np.array([m.joint(hand_name(n)).dofadr[0] for n in JOINT_NAMES])
+        self._actuators = np.array([m.actuator(hand_name(n)).id for n in JOINT_NAMES])
+        free = [j for j in range(m.njnt) if m.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE]
+        if len(free) != 1:
+            raise ValueError(f"scene must have exactly one free joint (the bottle), found {len(free)}")
+        self._bottle_qpos = int(m.jnt_qposadr[free[0]])
+        self._bottle_dof = int(m.jnt_dofadr[free[0]])
+        twist, lift = m.joint(bottle_name("lid_twist")), m.joint(bottle_name("lid_lift"))
+        self._twist_qpos, self._twist_dof, self._twist_jnt = int(twist.qposadr[0]), int(twist.dofadr[0]), twist.id
+        self._lift_qpos, self._lift_jnt = int(lift.qposadr[0]), lift.id
+        self._thread_eq = m.equality(bottle_name("thread")).id
+        self._bottle_body = m.body(bottle_name("bottle")).id
+        self._lid_body = m.body(bottle_name("lid")).id
+        self._geom = {name: m.geom(bottle_name(name)).id for name in ("body", "shoulder", "lid", "lid_mark")}
+        self._mount_pos = np.array([0.0, 0.0, PALM_HEIGHT_M])
+        rot = np.zeros(9)
+        mujoco.mju_quat2Mat(rot, hand_mount_quat(self.config.palm_tilt_deg))
+        self._world_from_hand = rot.reshape(3, 3)
+        self._renderer: mujoco.Renderer | None = None
+        self._camera_ids = {"top": m.camera("top").id, "wrist": m.camera(hand_name("wrist")).id}
+        self._released = False
+        self.scene_params: SceneParams | None = None
+
+    # ----------------------------------------------------------------------------------------------- reset
+    def reset(self, seed: int | None = None) -> SceneParams:
+        """Draw a new scene from ``seed``, put the hand at home, drop the bottle onto the palm, let it settle."""
+        rng = np.random.default_rng(seed)
+        params = sample_scene_params(self.config, rng)
+        self._apply_params(params)
+        m, d = self.model, self.data
+        mujoco.mj_resetData(m, d)
+        d.qpos[self._hand_qpos] = home_pose()
+        d.ctrl[self._actuators] = home_pose()
+        d.eq_active[self._thread_eq] = 1
+        self._released = False
+        centre_hand = np.array([PALM_FACE_X_M + params.bottle_radius + 0.001, self.nominal_bottle_y(params)
+                                + params.placement_y, BOTTLE_NOMINAL_Z_M + params.placement_z])
+        d.qpos[self._bottle_qpos:self._bottle_qpos + 3] = self.hand_to_world(centre_hand)
+        quat = np.zeros(4)
+        mujoco.mju_mat2Quat(quat, (self._world_from_hand @ _HAND_FROM_BOTTLE).ravel())
+        d.qpos[self._bottle_qpos + 3:self._bottle_qpos + 7] = quat
+        mujoco.mj_forward(m, d)
+        self.step_physics(self.config.settle_s)
+        d.time = 0.0
+        self.scene_params = params
+        return params
+
+    def _apply_params(self, params: SceneParams) -> None:
+        m = self.model
+        r, hl = params.bottle_radius, params.bottle_half_length
+        lid_r, lid_hh = params.lid_radius, params.lid_half_height
+        _set_cylinder(m, self._geom["body"], r, hl)
+        m.geom_pos[self._geom["shoulder"]] = (0.0, 0.0, hl + _SHOULDER_GAP_M / 2)
+        _set_cylinder(m, self._geom["shoulder"], min(0.022, r - 0.008), _SHOULDER_GAP_M / 2)
+        m.body_pos[self._lid_body] = (0.0, 0.0, hl + _SHOULDER_GAP_M + lid_hh)
+        _set_cylinder(m, self._geom["lid"], lid_r, lid_hh)
+        m.geom_size[self._geom["lid_mark"]] = (0.004, lid_r + 0.0005, lid_hh + 0.0002)
+        mass = float(m.body_mass[self._bottle_body])
+        m.body_inertia[self._bottle_body] = (
+            mass * (3 * r * r + 4 * hl * hl) / 12, mass * (3 * r * r + 4 * hl * hl) / 12, mass * r * r / 2)
+        m.dof_frictionloss[self._twist_dof] = params.thread_friction
+        coupling = self.config.thread_pitch_m / (2.0 * math.pi)
+        m.eq_data[self._thread_eq, :5] = (0.0, coupling, 0.0, 0.0, 0.0)
+        tighten = self.config.max_tighten_turns * 2.0 * math.pi
+        m.jnt_range[self._twist_jnt] = (-tighten, 1e4)
+        m.jnt_range[self._lift_jnt] = (-coupling * tighten - 1e-4, 0.03)
+        mujoco.mj_setConst(m, self.data)
+
+    # -------------------------------------------------------------------------------------------- stepping
+    def set_joint_targets(self, targets: NDArray[np.floating]) -> NDArray[np.float64]:
+        """Set the PD position targets (16, rad, Allegro order), clipped to the joint limits; returns them."""
+        targets = clip_to_limits(np.asarray(targets, dtype=np.float64).reshape(NUM_JOINTS))
+        self.data.ctrl[self._actuators] = targets
+        return targets
+
+    def joint_targets(self) -> NDArray[np.float64]:
+        """Current PD position targets, rad."""
+        return self.data.ctrl[self._actuators].copy()
+
+    def step_physics(self, seconds: float) -> None:
+        """Advance the physics by ``seconds`` (rounded to whole timesteps), releasing the lid when due."""
+        steps = int(round(seconds / self.model.opt.timestep))
+        release_angle = self.config.engaged_turns * 2.0 * math.pi
+        for _ in range(steps):
+            mujoco.mj_step(self.model, self.data)
+            if not self._released and self.data.qpos[self._twist_qpos] >= release_angle:
+                self._release()
+
+    def _release(self) -> None:
+        self._released = True
+        self.data.eq_active[self._thread_eq] = 0
+
+    # ------------------------------------------------------------------------------------------- readings
+    @property
+    def time(self) -> float:
+        """Simulated seconds since the end of the reset's settling."""
+        return float(self.data.time)
+
+    def joint_positions(self) -> NDArray[np.float64]:
+        """Measured joint angles, rad, (16,)."""
+        return self.data.qpos[self._hand_qpos].copy()
+
+    def joint_velocities(self) -> NDArray[np.float64]:
+        """Joint velocities, rad/s, (16,)."""
+        return self.data.qvel[self._hand_dof].copy()
+
+    def joint_efforts(self) -> NDArray[np.float64]:
+        """Torque the PD loops command, N m, (16,), clamped to the torque limits (the V4's 'effort')."""
+        return self.data.actuator_force[self._actuators].copy()
+
+    def lid_state(self) -> LidState:
+        """Angle, lift and release of the lid."""
+        return LidState(
+            angle=float(self.data.qpos[self._twist_qpos]),
+            lift=float(self.data.qpos[self._lift_qpos]),
+            released=self._released,
+        )
+
+    def bottle_position_in_hand(self) -> NDArray[np.float64]:
+        """Bottle body centre in the hand frame, m (privileged: the real hand cannot sense it)."""
+        return self.world_to_hand(self.data.xpos[self._bottle_body])
+
+    def bottle_axis_in_hand(self) -> NDArray[np.float64]:
+        """Unit bottle axis (towards the lid) in the hand frame (privileged)."""
+        axis_world = self.data.xmat[self._bottle_body].reshape(3, 3)[:, 2]
+        return self._world_from_hand.T @ axis_world
+
+    def lid_position_in_hand(self) -> NDArray[np.float64]:
+        """Lid centre in the hand frame, m (privileged)."""
+        return self.world_to_hand(self.data.xpos[self._lid_body])
+
+    def nominal_bottle_y(self, params: SceneParams | None = None) -> float:
+        """Bottle centre along the palm width (hand y) that puts the lid mid-plane at :data:`LID_TARGET_Y_M`."""
+        params = params or self.scene_params
+        if params is None:
+            raise RuntimeError("reset() the simulation first")
+        return LID_TARGET_Y_M - (params.bottle_half_length + _SHOULDER_GAP_M + params.lid_half_height)
+
+    def bottle_dropped(self) -> bool:
+        """True when the bottle has left the hand: off the palm's sides, past the wrist, or below the palm."""
+        p = self.bottle_position_in_hand()
+        params = self.scene_params
+        assert params is not None
+        return bool(
+            p[0] < PALM_FACE_X_M - 0.01
+            or p[0] > 0.16
+            or abs(p[1] - self.nominal_bottle_y(params)) > 0.06
+            or p[2] < -0.11
+            or p[2] > 0.16
+        )
+
+    def hand_to_world(self, point: NDArray[np.floating]) -> NDArray[np.float64]:
+        """Map a point from the hand frame to the world frame, m."""
+        return self._mount_pos + self._world_from_hand @ np.asarray(point, dtype=np.float64)
+
+    def world_to_hand(self, point: NDArray[np.floating]) -> NDArray[np.float64]:
+        """Map a point from the world frame to the hand frame, m."""
+        return self._world_from_hand.T @ (np.asarray(point, dtype=np.float64) - self._mount_pos)
+
+    # ------------------------------------------------------------------------------------------- rendering
+    def render(self, camera: str, size: int | None = None) -> NDArray[np.uint8]:
+        """Image from camera ``"top"`` or ``"wrist"``, (size, size, 3) uint8 (default: the config's size)."""
+        if camera not in self._camera_ids:
+            raise ValueError(f"unknown camera {camera!r}; known: {sorted(self._camera_ids)}")
+        size = size or self.config.image_size
+        if self._renderer is None or self._renderer.height != size:
+            self.close_renderer()
+            self._renderer = mujoco.Renderer(self.model, size, size)
+        self._renderer.update_scene(self.data, camera=self._camera_ids[camera])
+        return self._renderer.render().copy()
+
+    def close_renderer(self) -> None:
+        """Free the off-screen rendering context (call before exit: some GL back-ends fail at interpreter exit)."""
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+
+def _set_cylinder(model: mujoco.MjModel, geom: int, radius: float, half_length: float) -> None:
+    """Resize a cylinder geom in place, keeping its collision bounds consistent."""
+    model.geom_size[geom] = (radius, half_length, 0.0)
+    model.geom_rbound[geom] = math.hypot(radius, half_length)
+    model.geom_aabb[geom] = (0.0, 0.0, 0.0, radius, radius, half_length)
