@@ -35,13 +35,13 @@ class SimConfig(ControlConfig):
     """
 
     physics_dt: float = 0.002
-    palm_tilt_deg: float = 12.0
+    palm_tilt_deg: float = 0.0
     bottle_radius_m: tuple[float, float] = (0.031, 0.035)
     bottle_length_m: tuple[float, float] = (0.095, 0.105)
     lid_radius_inset_m: float = 0.006
-    placement_y_m: tuple[float, float] = (-0.006, 0.006)
-    placement_z_m: tuple[float, float] = (-0.008, 0.008)
-    thread_friction_nm: tuple[float, float] = (0.005, 0.02)
+    placement_y_m: tuple[float, float] = (-0.01, 0.01)
+    placement_z_m: tuple[float, float] = (-0.01, 0.01)
+    thread_friction_nm: tuple[float, float] = (0.005, 0.03)
     thread_pitch_m: float = 0.003
     engaged_turns: float = 1.75
     max_tighten_turns: float = 0.25

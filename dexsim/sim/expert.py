@@ -1,0 +1,225 @@
+"""Scripted expert: unscrews the lid by index-finger gaiting while middle and ring fingers cage the bottle.
+
+Strategy (after the measured feasibility probe in ``shared/facts.md``):
+
+1. *Grasp* (first ``grasp_s``): middle and ring curl over the bottle at their torque limits, caging it against
+   the palm and the proximal phalanges; the index finger rises above the lid; the thumb stays parked.
+2. *Gait* (repeated ``cycle_s`` cycles): the index fingertip follows targets on a circle about the lid axis:
+   a pressing sweep over the top of the lid from the fingertip side towards the wrist (the unscrewing stroke,
+   commanded ``press_depth_m`` inside the lid surface for normal force), a lift, a swing back, a press down.
+   The lid centre is re-read every cycle from privileged sim state when the env is the twin; against the real
+   hand (no lid sensing) the nominal lid position from the scene geometry is used.
+
+Targets are turned into the env's delta actions with :func:`dexsim.interface.target_to_action`, so the expert
+drives either env.
+
+Defect modes (:class:`DefectMode`) make realistic bad demonstrations with a ground-truth label, for
+evaluating outlier filtering.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from numpy.typing import NDArray
+
+from dexsim.hand import FINGER_JOINT_SLICES, Finger, home_pose
+from dexsim.interface import OBS_JOINT_POSITIONS, target_to_action
+from dexsim.sim.fingertip_ik import FingertipIK
+from dexsim.sim.simulation import BOTTLE_NOMINAL_Z_M, LID_TARGET_Y_M, PALM_FACE_X_M
+
+__all__ = ["DefectMode", "ExpertConfig", "UnscrewExpert", "CLEAN_LABEL"]
+
+CLEAN_LABEL = "clean"
+"""Label of a demonstration made without a defect."""
+
+_FINGERTIP_RADIUS_M = 0.012
+
+
+class DefectMode(str, enum.Enum):
+    """Ways an operator's demonstration goes wrong; the value is the recorded label."""
+
+    JITTER = "jitter"
+    """Shaky operator: noisy, low-pass filtered joint targets throughout."""
+    HESITATION = "hesitation"
+    """Long pauses (1.5-3 s) where the hand freezes mid-task."""
+    SLIP_REGRASP = "slip_regrasp"
+    """The caging fingers open mid-task, the bottle slips, then they regrasp."""
+    WRONG_DIRECTION = "wrong_direction"
+    """Several cycles turning the lid the wrong way (tightening) before correcting."""
+    NEAR_DROP = "near_drop"
+    """The grasp loosens and the bottle rolls towards the wrist edge before being caught."""
+    ABORTED = "aborted"
+    """The operator gives up midway: the hand opens and idles until the time limit."""
+
+
+@dataclass(frozen=True)
+class ExpertConfig:
+    """Gait parameters (lengths in m, angles in deg, times in s)."""
+
+    grasp_s: float = 1.0
+    cycle_s: float = 0.6
+    sweep_start_deg: float = 60.0
+    sweep_end_deg: float = -60.0
+    press_depth_m: float = 0.015
+    lift_m: float = 0.012
+    aim_outward_m: float = 0.006
+    cage_targets: tuple[float, float, float, float] = (0.0, 1.3, 1.4, 1.4)
+
+    def __post_init__(self) -> None:
+        if self.grasp_s < 0 or self.cycle_s <= 0:
+            raise ValueError("grasp_s must be >= 0 and cycle_s > 0")
+        if not self.sweep_end_deg < self.sweep_start_deg:
+            raise ValueError("the sweep must run from a larger to a smaller angle")
+
+
+class UnscrewExpert:
+    """A scripted controller for ``AllegroUnscrew-sim`` and ``AllegroUnscrew-real``.
+
+    Args:
+        env: The env it drives (wrapped or not). With the twin it reads the lid pose (privileged); otherwise it
+            works from the nominal scene geometry.
+        defect: Defect mode to inject, or ``None`` for a clean demonstration.
+        config: Gait parameters.
+    """
+
+    def __init__(self, env: gym.Env[Any, Any], defect: DefectMode | None = None,
+                 config: ExpertConfig | None = None) -> None:
+        self.env = env
+        self.defect = DefectMode(defect) if defect is not None else None
+        self.config = config or ExpertConfig()
+        self._simulation = getattr(env.unwrapped, "simulation", None)
+        env_config = env.unwrapped.config
+        self._dt = env_config.control_dt
+        self._max_delta = env_config.max_joint_delta
+        self._ik = FingertipIK()
+        self._rng = np.random.default_rng()
+        self.reset()
+
+    @property
+    def label(self) -> str:
+        """Ground-truth label of the demonstration this expert makes."""
+        return self.defect.value if self.defect is not None else CLEAN_LABEL
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start a new demonstration (call after ``env.reset``); ``seed`` drives the defect timing and noise."""
+        self._rng = np.random.default_rng(seed)
+        self._step = 0
+        self._task_t = 0.0
+        self._index_q = home_pose().copy()
+        self._lid_centre = self._nominal_lid_centre()
+        self._noise = np.zeros(16)
+        self._frozen: NDArray[np.float64] | None = None
+        # Defect schedule: one window, in seconds since reset, after the grasp has closed.
+        start = self.config.grasp_s + float(self._rng.uniform(0.5, 3.0))
+        self._window = (start, start + float(self._rng.uniform(1.5, 3.0)))
+        second = self._window[1] + float(self._rng.uniform(0.5, 2.0))
+        self._second_window = (second, second + float(self._rng.uniform(1.5, 3.0)))
+        self._restarted = False
+
+    # ------------------------------------------------------------------------------------------------ act
+    def act(self, obs: dict[str, NDArray[Any]], info: dict[str, Any] | None = None) -> NDArray[np.float32]:
+        """The next action (delta joint positions) for observation ``obs``."""
+        q_measured = np.asarray(obs[OBS_JOINT_POSITIONS], dtype=np.float64)
+        t = self._step * self._dt
+        self._step += 1
+        target = self._planned_target(t)
+        if self.defect is DefectMode.JITTER:
+            self._noise = 0.6 * self._noise + 0.4 * self._rng.normal(0.0, 0.2, size=16)
+            target = target + self._noise
+        return target_to_action(target, q_measured, self._max_delta)
+
+    def _planned_target(self, t: float) -> NDArray[np.float64]:
+        """Target at wall time ``t``: the clean plan on the task clock, bent by the defect mode."""
+        defect = self.defect
+        in_window = self._window[0] <= t < self._window[1]
+        if defect is DefectMode.HESITATION and (in_window or self._second_window[0] <= t < self._second_window[1]):
+            if self._frozen is None:
+                self._frozen = self.clean_target(self._task_t)
+            return self._frozen  # the task clock stands still while the operator hesitates
+        self._frozen = None
+        if defect is DefectMode.ABORTED and t >= self._window[0]:
+            return home_pose().copy()
+        if defect in (DefectMode.SLIP_REGRASP, DefectMode.NEAR_DROP) and in_window:
+            self._task_t = 0.0  # after the window the grasp starts over: a regrasp
+            return self._released_grasp(defect, t - self._window[0])
+        target = self.clean_target(self._task_t, reverse=defect is DefectMode.WRONG_DIRECTION and in_window)
+        self._task_t += self._dt
+        return target
+
+    def _released_grasp(self, defect: DefectMode, since: float) -> NDArray[np.float64]:
+        """Targets while the grasp is let go: the cage opens; for a near drop the index pushes the bottle away."""
+        target = home_pose().copy()
+        if defect is DefectMode.NEAR_DROP:
+            for finger in (Finger.MIDDLE, Finger.RING):
+                target[FINGER_JOINT_SLICES[finger]] = 0.0
+            centre, radius = self._lid_centre
+            push = min(1.0, since / 1.0)
+            # Index tip sweeps behind the top of the lid, pushing the bottle towards the wrist edge.
+            point = centre + np.array([radius * 0.9, self.config.aim_outward_m, -0.01 - 0.03 * push])
+            self._index_q = self._ik.solve(Finger.INDEX, point, self._index_q)
+            target[FINGER_JOINT_SLICES[Finger.INDEX]] = self._index_q[FINGER_JOINT_SLICES[Finger.INDEX]]
+        return target
+
+    def clean_target(self, t: float, reverse: bool = False) -> NDArray[np.float64]:
+        """Absolute joint targets of the clean strategy ``t`` s into the task (``reverse``: tightening gait)."""
+        cfg = self.config
+        target = home_pose().copy()
+        cage = np.array(cfg.cage_targets)
+        grasp_fraction = min(1.0, t / cfg.grasp_s) if cfg.grasp_s > 0 else 1.0
+        for finger in (Finger.MIDDLE, Finger.RING):
+            sl = FINGER_JOINT_SLICES[finger]
+            target[sl] = home_pose()[sl] + grasp_fraction * (cage - home_pose()[sl])
+        phase_time = t - cfg.grasp_s
+        if phase_time < 0:
+            point = self._gait_point(lifted=True, angle_deg=cfg.sweep_start_deg)
+        else:
+            u = (phase_time / cfg.cycle_s) % 1.0
+            if u < self._dt / cfg.cycle_s + 1e-9:
+                self._lid_centre = self._measured_lid_centre()
+            point = self._gait_point_at(u, reverse)
+        self._index_q = self._ik.solve(Finger.INDEX, point, self._index_q)
+        sl = FINGER_JOINT_SLICES[Finger.INDEX]
+        target[sl] = self._index_q[sl]
+        return target
+
+    # ------------------------------------------------------------------------------------------- the gait
+    def _gait_point_at(self, u: float, reverse: bool = False) -> NDArray[np.float64]:
+        """Fingertip target at cycle fraction ``u`` in [0, 1); ``reverse`` swaps the stroke's direction."""
+        cfg = self.config
+        start, end = cfg.sweep_start_deg, cfg.sweep_end_deg
+        if reverse:
+            start, end = end, start
+        if u < 0.5:  # pressing sweep: the unscrewing stroke
+            return self._gait_point(lifted=False, angle_deg=start + (end - start) * (u / 0.5))
+        if u < 0.6:  # lift off
+            return self._gait_point(lifted=True, angle_deg=end, lift_fraction=(u - 0.5) / 0.1)
+        if u < 0.85:  # swing back above the lid
+            return self._gait_point(lifted=True, angle_deg=end + (start - end) * ((u - 0.6) / 0.25))
+        return self._gait_point(lifted=True, angle_deg=start, lift_fraction=1.0 - (u - 0.85) / 0.15)
+
+    def _gait_point(self, lifted: bool, angle_deg: float, lift_fraction: float = 1.0) -> NDArray[np.float64]:
+        """Point on the circle about the lid axis; angle from hand +x (up) towards +z (the fingertips)."""
+        cfg = self.config
+        centre, lid_radius = self._lid_centre
+        radius = lid_radius + _FINGERTIP_RADIUS_M - cfg.press_depth_m
+        if lifted:
+            radius += lift_fraction * (cfg.press_depth_m + cfg.lift_m)
+        angle = math.radians(angle_deg)
+        return centre + np.array([radius * math.cos(angle), cfg.aim_outward_m, radius * math.sin(angle)])
+
+    def _nominal_lid_centre(self) -> tuple[NDArray[np.float64], float]:
+        radius = 0.033
+        return np.array([PALM_FACE_X_M + radius, LID_TARGET_Y_M, BOTTLE_NOMINAL_Z_M + 0.018]), radius - 0.006
+
+    def _measured_lid_centre(self) -> tuple[NDArray[np.float64], float]:
+        sim = self._simulation
+        if sim is None or sim.scene_params is None:
+            return self._nominal_lid_centre()
+        return sim.lid_position_in_hand(), sim.scene_params.lid_radius
+
