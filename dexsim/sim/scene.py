@@ -136,7 +136,7 @@ def build_scene(config: SimConfig) -> mjcf.RootElement:
     palm = hand.find("body", "palm")
     # Wrist camera: rigid on the hand base, behind the wrist end of the palm and above it, looking along the
     # fingers at the lid (index side). Pose in the hand frame: x up from the palm, z towards the fingertips.
-    palm.add("camera", name="wrist", mode="fixed", pos=(0.12, 0.015, -0.17), xyaxes=(0.0, 1.0, 0.0, 0.87, 0.0, 0.5),
+    palm.add("camera", name="wrist", mode="fixed", pos=(0.12, 0.035, -0.17), xyaxes=(0.0, 1.0, 0.0, 0.87, 0.0, 0.5),
              fovy=55)
 
     bottle = load_asset(BOTTLE_XML)

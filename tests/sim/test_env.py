@@ -1,0 +1,97 @@
+"""``AllegroUnscrew-sim``: Gymnasium compliance, determinism, input validation, cameras."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import dexsim  # noqa: F401
+from dexsim.interface import INFO_KEYS, OBS_JOINT_EFFORTS, OBS_JOINT_POSITIONS, OBS_TOP_IMAGE, OBS_WRIST_IMAGE
+from dexsim.sim.config import SimConfig
+from dexsim.sim.env import AllegroUnscrewSimEnv
+
+
+@pytest.fixture(scope="module")
+def env():
+    environment = gym.make("AllegroUnscrew-sim", image_size=64)
+    yield environment
+    environment.close()
+
+
+def test_check_env_passes() -> None:
+    environment = AllegroUnscrewSimEnv(image_size=48)
+    try:
+        check_env(environment, skip_render_check=True)
+    finally:
+        environment.close()
+
+
+def test_observation_matches_the_contract(env) -> None:
+    obs, info = env.reset(seed=0)
+    assert set(obs) == {OBS_JOINT_POSITIONS, OBS_JOINT_EFFORTS, OBS_TOP_IMAGE, OBS_WRIST_IMAGE}
+    assert obs[OBS_TOP_IMAGE].shape == (64, 64, 3) and obs[OBS_TOP_IMAGE].dtype == np.uint8
+    assert obs[OBS_WRIST_IMAGE].std() > 5  # a real picture, not a blank frame
+    assert env.observation_space.contains(obs)
+    assert set(INFO_KEYS) <= set(info) and "scene_params" in info
+
+
+def test_deterministic_under_seed(env) -> None:
+    actions = np.random.default_rng(0).uniform(-0.3, 0.3, size=(15, 16)).astype(np.float32)
+
+    def rollout():
+        obs, _ = env.reset(seed=42)
+        trace = [obs[OBS_JOINT_POSITIONS]]
+        for a in actions:
+            obs, *_ = env.step(a)
+            trace.append(obs[OBS_JOINT_POSITIONS])
+        return np.array(trace), obs[OBS_TOP_IMAGE]
+
+    (q1, img1), (q2, img2) = rollout(), rollout()
+    np.testing.assert_array_equal(q1, q2)
+    np.testing.assert_array_equal(img1, img2)
+
+
+def test_action_is_clipped_to_bound_and_limits(env) -> None:
+    obs, _ = env.reset(seed=1)
+    q = obs[OBS_JOINT_POSITIONS].astype(np.float64)
+    _, _, _, _, info = env.step(np.full(16, 5.0, dtype=np.float32))
+    targets = info["joint_targets"]
+    bound = env.unwrapped.config.max_joint_delta
+    assert np.all(targets <= q + bound + 1e-6)
+    assert np.all(targets <= dexsim.hand.upper_limits() + 1e-12)
+
+
+@pytest.mark.parametrize("bad", [np.zeros(15), np.zeros((2, 16)), np.full(16, np.nan), np.r_[np.zeros(15), np.inf],
+                                 "sixteen"])
+def test_bad_actions_raise_value_error(env, bad) -> None:
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action"):
+        env.step(bad)
+
+
+def test_state_only_config_and_time_limit() -> None:
+    environment = gym.make("AllegroUnscrew-sim", cameras=(), time_limit_s=0.5)
+    obs, _ = environment.reset(seed=0)
+    assert set(obs) == {OBS_JOINT_POSITIONS, OBS_JOINT_EFFORTS}
+    for step in range(100):
+        obs, reward, terminated, truncated, info = environment.step(np.zeros(16, dtype=np.float32))
+        if terminated or truncated:
+            break
+    assert truncated and not terminated and step + 1 == 10
+    assert info["termination_reason"] == "time_limit"
+    environment.close()
+
+
+def test_rgb_array_render_shows_both_views() -> None:
+    environment = gym.make("AllegroUnscrew-sim", cameras=(), render_mode="rgb_array", render_size=80)
+    environment.reset(seed=0)
+    frame = environment.render()
+    assert frame.shape == (80, 160, 3) and frame.dtype == np.uint8
+    environment.close()
+
+
+@pytest.mark.parametrize("field,value", [("control_hz", 0.0), ("image_size", 4), ("cameras", ("side",)),
+                                         ("physics_dt", 0.003), ("bottle_radius_m", (0.04, 0.03))])
+def test_bad_config_raises(field, value) -> None:
+    with pytest.raises(ValueError, match=field.split("_")[0]):
+        SimConfig(**{field: value})

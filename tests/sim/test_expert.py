@@ -1,0 +1,42 @@
+"""The scripted expert unscrews the lid; each defect mode runs and carries its label."""
+
+import gymnasium as gym
+import pytest
+
+import dexsim  # noqa: F401
+from dexsim.sim.expert import CLEAN_LABEL, DefectMode, UnscrewExpert
+from dexsim.sim.rollout import run_episode
+
+
+@pytest.fixture(scope="module")
+def env():
+    environment = gym.make("AllegroUnscrew-sim", cameras=())
+    yield environment
+    environment.close()
+
+
+def test_expert_success_rate_on_a_seeded_batch(env) -> None:
+    expert = UnscrewExpert(env)
+    outcomes = [run_episode(env, expert, seed=1000 + seed) for seed in range(12)]
+    successes = sum(o.success for o in outcomes)
+    assert successes >= 11, [(o.termination_reason, o.duration_s) for o in outcomes]
+    assert all(o.duration_s < env.unwrapped.config.time_limit_s for o in outcomes if o.success)
+    assert expert.label == CLEAN_LABEL
+
+
+@pytest.mark.parametrize("defect", list(DefectMode))
+def test_defect_modes_run_and_are_labelled(env, defect) -> None:
+    expert = UnscrewExpert(env, defect=defect)
+    clean = UnscrewExpert(env)
+    turns_defect, turns_clean = [], []
+    outcome = run_episode(env, expert, seed=7, on_step=lambda o, a, r, info: turns_defect.append(info["lid_turns"]))
+    reference = run_episode(env, clean, seed=7, on_step=lambda o, a, r, info: turns_clean.append(info["lid_turns"]))
+    assert expert.label == defect.value
+    # Every defect changes the demonstration: slower, failed, or with a wrong-way excursion.
+    assert (outcome.steps != reference.steps or not outcome.success or min(turns_defect) < min(turns_clean) - 0.01)
+    if defect is DefectMode.ABORTED:
+        assert not outcome.success and outcome.termination_reason == "time_limit"
+    if defect is DefectMode.WRONG_DIRECTION:
+        assert min(turns_defect) < -0.01
+    if defect in (DefectMode.HESITATION, DefectMode.SLIP_REGRASP):
+        assert outcome.steps > reference.steps + 20
