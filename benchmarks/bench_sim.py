@@ -1,0 +1,126 @@
+"""Benchmark of the twin: env steps/s with and without cameras vs a raw MuJoCo loop, and the expert's success.
+
+Run: ``.venv/bin/python benchmarks/bench_sim.py [--episodes 100] [--steps 400]``
+
+* Throughput: the env (``AllegroUnscrew-sim``, 20 Hz control, 25 physics steps of 2 ms per env step) and a
+  raw loop over the *same compiled model* (``mj_step`` x 25 + the same renders, ctrl set directly) replay the
+  same joint-target sequence from one expert episode, interleaved, best of ``--repeats``. The ratio raw/env
+  is the env's overhead (goal <= 1.25x).
+* Peer: Gymnasium-Robotics' Shadow-hand HandManipulate env reaches 107 env steps/s with one 96 px camera on
+  this machine kind (shared/facts.md; it does not run on MuJoCo >= 3.12, so it cannot run beside us). The goal
+  is >= 3x that (321 env steps/s) with two 96 px cameras.
+* Expert: success rate of the clean scripted expert over ``--episodes`` seeded randomised resets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+import gymnasium as gym  # noqa: E402
+import mujoco  # noqa: E402
+import numpy as np  # noqa: E402
+
+import dexsim  # noqa: E402,F401
+from dexsim.interface import OBS_JOINT_POSITIONS, target_to_action  # noqa: E402
+from dexsim.sim.expert import UnscrewExpert  # noqa: E402
+from dexsim.sim.rollout import run_episode  # noqa: E402
+
+SHADOW_HAND_ONE_CAMERA_STEPS_PER_S = 107.0
+
+
+def expert_targets(steps: int) -> np.ndarray:
+    """Joint targets of expert episodes (restarted as needed) to replay: (steps, 16)."""
+    env = gym.make("AllegroUnscrew-sim", cameras=())
+    expert = UnscrewExpert(env)
+    targets: list[np.ndarray] = []
+    seed = 0
+    while len(targets) < steps:
+        run_episode(env, expert, seed=seed, on_step=lambda o, a, r, info: targets.append(info["joint_targets"]))
+        seed += 1
+    env.close()
+    return np.array(targets[:steps])
+
+
+def time_env(cameras: tuple[str, ...], targets: np.ndarray, size: int) -> float:
+    env = gym.make("AllegroUnscrew-sim", cameras=cameras, image_size=size, time_limit_s=1e4)
+    obs, _ = env.reset(seed=0)
+    bound = env.unwrapped.config.max_joint_delta
+    start = time.perf_counter()
+    for target in targets:
+        obs, _, terminated, truncated, _ = env.step(target_to_action(target, obs[OBS_JOINT_POSITIONS], bound))
+        if terminated or truncated:
+            obs, _ = env.reset(seed=0)
+    elapsed = time.perf_counter() - start
+    env.close()
+    return len(targets) / elapsed
+
+
+def time_raw(cameras: tuple[str, ...], targets: np.ndarray, size: int) -> float:
+    env = gym.make("AllegroUnscrew-sim", cameras=(), image_size=size)
+    env.reset(seed=0)
+    sim = env.unwrapped.simulation
+    model, data = sim.model, sim.data
+    substeps = env.unwrapped.config.physics_steps_per_control
+    actuators = sim._actuators
+    renderer = mujoco.Renderer(model, size, size) if cameras else None
+    camera_ids = [model.camera("top" if c == "top" else "allegro_right/wrist").id for c in cameras]
+    start = time.perf_counter()
+    for target in targets:
+        data.ctrl[actuators] = target
+        for _ in range(substeps):
+            mujoco.mj_step(model, data)
+        for camera in camera_ids:
+            renderer.update_scene(data, camera=camera)
+            renderer.render()
+    elapsed = time.perf_counter() - start
+    if renderer is not None:
+        renderer.close()
+    env.close()
+    return len(targets) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=400, help="env steps per timing run")
+    parser.add_argument("--repeats", type=int, default=3, help="timing runs per configuration (best is kept)")
+    parser.add_argument("--size", type=int, default=96, help="camera resolution, px")
+    parser.add_argument("--episodes", type=int, default=100, help="expert episodes for the success rate (0: skip)")
+    args = parser.parse_args()
+
+    targets = expert_targets(args.steps)
+    print(f"MuJoCo {mujoco.__version__}, MUJOCO_GL={os.environ['MUJOCO_GL']}, {args.steps} steps, "
+          f"best of {args.repeats}, 20 Hz control (25 x 2 ms physics steps per env step)")
+    print(f"{'configuration':<28}{'raw loop/s':>12}{'env/s':>10}{'raw/env':>10}")
+    rates = {}
+    for label, cameras in (("state only", ()), (f"two {args.size} px cameras", ("top", "wrist"))):
+        raw = max(time_raw(cameras, targets, args.size) for _ in range(args.repeats))
+        env = max(time_env(cameras, targets, args.size) for _ in range(args.repeats))
+        rates[label] = env
+        print(f"{label:<28}{raw:>12.0f}{env:>10.0f}{raw / env:>9.2f}x")
+    two_cam = rates[f"two {args.size} px cameras"]
+    print(f"two cameras vs Shadow-hand env with one camera ({SHADOW_HAND_ONE_CAMERA_STEPS_PER_S:.0f}/s, facts.md): "
+          f"{two_cam / SHADOW_HAND_ONE_CAMERA_STEPS_PER_S:.2f}x (goal >= 3x)")
+
+    if args.episodes:
+        env = gym.make("AllegroUnscrew-sim", cameras=())
+        expert = UnscrewExpert(env)
+        start = time.perf_counter()
+        outcomes = [run_episode(env, expert, seed=seed) for seed in range(args.episodes)]
+        wall = time.perf_counter() - start
+        successes = [o for o in outcomes if o.success]
+        reasons: dict[str, int] = {}
+        for o in outcomes:
+            reasons[o.termination_reason] = reasons.get(o.termination_reason, 0) + 1
+        durations = np.array([o.duration_s for o in successes])
+        print(f"expert: {len(successes)}/{args.episodes} successes over seeds 0..{args.episodes - 1} "
+              f"({100 * len(successes) / args.episodes:.0f}%), outcomes {reasons}, time to release "
+              f"median {np.median(durations):.1f} s, max {durations.max():.1f} s; {wall:.0f} s wall")
+        env.close()
+
+
+if __name__ == "__main__":
+    main()
