@@ -14,6 +14,7 @@ from collections.abc import Sequence
 #: Modules that each add sub-commands with ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
     "dexsim.sim.demo",
+    "dexsim.data.cli",
 )
 
 

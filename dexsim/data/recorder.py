@@ -14,7 +14,7 @@ import platform
 import sys
 import time as _time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -43,10 +43,18 @@ from dexsim.interface import (
     validate_action,
 )
 
-__all__ = ["Recorder", "record_episode", "env_config", "software_versions", "Policy"]
+__all__ = ["Recorder", "record_episode", "env_config", "software_versions", "Policy", "Controller"]
 
 Policy = Callable[[dict[str, NDArray[Any]], dict[str, Any]], NDArray[np.floating]]
 """``policy(observation, info) -> action`` (16 delta joint positions, rad)."""
+
+
+class Controller(Protocol):
+    """A stateful policy (scripted expert, policy executor, teleop source): reset per episode, then act."""
+
+    def reset(self, seed: int | None = None) -> None: ...
+
+    def act(self, obs: dict[str, NDArray[Any]], info: dict[str, Any] | None = None) -> NDArray[np.floating]: ...
 
 
 def env_config(env: gym.Env[Any, Any]) -> ControlConfig:
@@ -221,7 +229,7 @@ class Recorder:
 
 def record_episode(
     env: gym.Env[Any, Any],
-    policy: Policy,
+    policy: Policy | Controller,
     recorder: Recorder,
     *,
     seed: int | None = None,
@@ -231,10 +239,17 @@ def record_episode(
 ) -> tuple[int, dict[str, Any]]:
     """Reset ``env``, run ``policy`` until the episode ends, record every step; returns (episode id, last info).
 
+    ``policy`` is a callable ``policy(obs, info)`` or a :class:`Controller` (reset with ``seed`` after the env).
+
     ``metadata`` gets the seed and, where the env reports it, ``info["scene_params"]``. If the policy or env
     raises, the frames recorded so far are kept as a failed episode and the exception propagates.
     """
     observation, info = env.reset(seed=seed)
+    if hasattr(policy, "act"):
+        policy.reset(seed)
+        act = policy.act
+    else:
+        act = policy
     metadata = dataclasses.replace(metadata) if metadata is not None else EpisodeMetadata()
     metadata.seed = seed
     if isinstance(info.get("scene_params"), dict):
@@ -243,7 +258,7 @@ def record_episode(
     steps = 0
     try:
         while max_steps is None or steps < max_steps:
-            action = np.asarray(policy(observation, info), dtype=np.float32)
+            action = np.asarray(act(observation, info), dtype=np.float32)
             next_observation, _, terminated, truncated, next_info = env.step(action)
             recorder.add_step(observation, info, action, next_info)
             observation, info = next_observation, next_info

@@ -13,7 +13,15 @@ from numpy.typing import NDArray
 from dexsim.data.schema import LOW_DIM_KEYS
 from dexsim.data.store import DatasetStore, read_concatenated
 
-__all__ = ["FeatureStats", "QUANTILES", "compute_stats", "compute_image_stats", "stats_of"]
+__all__ = [
+    "FeatureStats",
+    "QUANTILES",
+    "compute_stats",
+    "compute_image_stats",
+    "image_stats_of",
+    "sample_frames",
+    "stats_of",
+]
 
 QUANTILES: Final = (0.01, 0.10, 0.50, 0.90, 0.99)
 """Quantiles reported with the statistics (``q01`` ... ``q99``)."""
@@ -70,24 +78,32 @@ def compute_stats(
     return {key: stats_of(arrays[key]) for key in keys}
 
 
-def compute_image_stats(
-    store: DatasetStore, key: str, episode_ids: Sequence[int] | None = None, *, frames_per_episode: int = 32
-) -> FeatureStats:
-    """Per-channel statistics of camera ``key`` (pixel values scaled to [0, 1], shape ``(3, 1, 1)``), from up to
-    ``frames_per_episode`` evenly spaced frames of each episode."""
-    if key not in store.schema.image_keys:
-        raise ValueError(f"{key!r} is not a recorded camera of {store.root} ({store.schema.image_keys})")
-    pixels = []
-    for episode in store.episodes(None if episode_ids is None else list(episode_ids)):
-        frames = np.unique(np.linspace(0, episode.length - 1, min(frames_per_episode, episode.length)).astype(int))
-        images = episode.read(key)[frames]
-        pixels.append(images.reshape(-1, 3))
-    if not pixels:
-        raise ValueError("cannot compute statistics of zero episodes")
-    stats = stats_of(np.concatenate(pixels).astype(np.float64) / 255.0)
+def image_stats_of(images: NDArray[np.uint8]) -> FeatureStats:
+    """Per-channel statistics of ``images`` (frames, H, W, 3), pixel values scaled to [0, 1], shape (3, 1, 1)."""
+    stats = stats_of(images.reshape(-1, 3).astype(np.float32) / 255.0)
     shape = (3, 1, 1)
     return FeatureStats(
         min=stats.min.reshape(shape), max=stats.max.reshape(shape), mean=stats.mean.reshape(shape),
-        std=stats.std.reshape(shape), count=sum(len(p) // (store.schema.image_size**2) for p in pixels),
+        std=stats.std.reshape(shape), count=int(images.shape[0]),
         quantiles={name: value.reshape(shape) for name, value in stats.quantiles.items()},
     )
+
+
+def compute_image_stats(
+    store: DatasetStore, key: str, episode_ids: Sequence[int] | None = None, *, frames_per_episode: int = 32
+) -> FeatureStats:
+    """Per-channel statistics of camera ``key`` (see :func:`image_stats_of`) from up to ``frames_per_episode``
+    evenly spaced frames of each selected episode."""
+    if key not in store.schema.image_keys:
+        raise ValueError(f"{key!r} is not a recorded camera of {store.root} ({store.schema.image_keys})")
+    samples = []
+    for episode in store.episodes(None if episode_ids is None else list(episode_ids)):
+        samples.append(episode.read(key)[sample_frames(episode.length, frames_per_episode)])
+    if not samples:
+        raise ValueError("cannot compute statistics of zero episodes")
+    return image_stats_of(np.concatenate(samples))
+
+
+def sample_frames(length: int, count: int) -> NDArray[np.int64]:
+    """Up to ``count`` evenly spaced frame indices of an episode of ``length`` frames."""
+    return np.unique(np.linspace(0, length - 1, min(count, length)).astype(np.int64))
