@@ -120,7 +120,6 @@ class UnscrewExpert:
         self._window = (start, start + float(self._rng.uniform(1.5, 3.0)))
         second = self._window[1] + float(self._rng.uniform(0.5, 2.0))
         self._second_window = (second, second + float(self._rng.uniform(1.5, 3.0)))
-        self._restarted = False
 
     # ------------------------------------------------------------------------------------------------ act
     def act(self, obs: dict[str, NDArray[Any]], info: dict[str, Any] | None = None) -> NDArray[np.float32]:

@@ -17,7 +17,14 @@ from numpy.typing import NDArray
 from dexsim.hand import JOINT_NAMES, NUM_JOINTS, clip_to_limits, home_pose
 from dexsim.sim.config import SimConfig
 from dexsim.sim.randomization import SceneParams, sample_scene_params
-from dexsim.sim.scene import PALM_HEIGHT_M, bottle_name, build_scene, compile_scene, hand_mount_quat, hand_name
+from dexsim.sim.scene import (
+    PALM_HEIGHT_M,
+    bottle_name,
+    build_scene,
+    compile_scene,
+    hand_mount_quat,
+    hand_name,
+)
 
 __all__ = ["LidState", "UnscrewSimulation", "PALM_FACE_X_M", "LID_TARGET_Y_M", "BOTTLE_NOMINAL_Z_M"]
 

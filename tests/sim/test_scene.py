@@ -6,7 +6,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from dexsim.hand import JOINTS, JOINT_NAMES, kp_gains, lower_limits, torque_limits, upper_limits
+from dexsim.hand import JOINT_NAMES, JOINTS, kp_gains, lower_limits, torque_limits, upper_limits
 from dexsim.sim.config import SimConfig
 from dexsim.sim.scene import build_scene, compile_scene, hand_name, load_asset
 from dexsim.sim.simulation import UnscrewSimulation
