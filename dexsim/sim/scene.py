@@ -121,10 +121,10 @@ def build_scene(config: SimConfig) -> mjcf.RootElement:
     size = max(config.image_size, 640)
     getattr(root.visual, "global").offwidth = size
     getattr(root.visual, "global").offheight = size
-    root.visual.headlight.ambient = (0.45, 0.45, 0.45)
-    root.visual.headlight.diffuse = (0.5, 0.5, 0.5)
+    root.visual.headlight.ambient = (0.35, 0.35, 0.35)
+    root.visual.headlight.diffuse = (0.4, 0.4, 0.4)
 
-    root.worldbody.add("geom", name="floor", type="plane", size=(0.5, 0.5, 0.01), rgba=(0.78, 0.76, 0.72, 1))
+    root.worldbody.add("geom", name="floor", type="plane", size=(0.5, 0.5, 0.01), rgba=(0.5, 0.48, 0.45, 1))
     root.worldbody.add("light", name="key", pos=(0.1, -0.2, 0.8), dir=(-0.1, 0.2, -0.8), diffuse=(0.6, 0.6, 0.6),
                        castshadow=False)
 
@@ -143,7 +143,7 @@ def build_scene(config: SimConfig) -> mjcf.RootElement:
     frame = root.worldbody.attach(bottle)
     frame.add("freejoint", name="bottle_free")
 
-    root.worldbody.add("camera", name="top", mode="fixed", pos=(0.02, 0.0, PALM_HEIGHT_M + 0.40),
+    root.worldbody.add("camera", name="top", mode="fixed", pos=(0.02, -0.02, PALM_HEIGHT_M + 0.32),
                        xyaxes=(0.0, -1.0, 0.0, 1.0, 0.0, 0.0), fovy=45)
     return root
 
