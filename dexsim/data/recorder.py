@@ -164,9 +164,13 @@ class Recorder:
         missing = [key for key in self.store.schema.observation_keys if key not in observation]
         if missing:
             raise ValueError(f"observation lacks keys {missing}; the dataset records {list(self.store.schema.observation_keys)}")
-        for key in self._image_keys:
-            if np.asarray(observation[key]).dtype != np.uint8:
-                raise ValueError(f"observation {key!r} must be uint8, got {np.asarray(observation[key]).dtype}")
+        fields = self.store.schema.fields()
+        for key in self.store.schema.observation_keys:
+            value = np.asarray(observation[key])
+            if value.shape != fields[key][1]:
+                raise ValueError(f"observation {key!r} must have shape {fields[key][1]}, got {value.shape}")
+            if key in self._image_keys and value.dtype != np.uint8:
+                raise ValueError(f"observation {key!r} must be uint8, got {value.dtype}")
         if joint_target is None:
             joint_target = action_to_target(action, observation[OBS_JOINT_POSITIONS], self.config.max_joint_delta)
         frame = {key: observation[key] for key in self.store.schema.observation_keys}
