@@ -121,7 +121,7 @@ class _VideoWriter:
 
     def append(self, images: NDArray[np.uint8]) -> tuple[int, int, float, float]:
         """Encode one episode; returns (chunk index, file index, from timestamp s, to timestamp s)."""
-        if self._container is None or self._path.stat().st_size > self.config.video_file_mb * 1e6:
+        if self._container is None or self._file_bytes() > self.config.video_file_mb * 1e6:
             self._open_next()
         start = self.frames_in_file
         for image in images:
@@ -132,6 +132,10 @@ class _VideoWriter:
             self.frames_in_file += 1
         chunk, file = _chunk_file(self.counter)
         return chunk, file, start / self.fps, self.frames_in_file / self.fps
+
+    def _file_bytes(self) -> int:
+        """Bytes of the current file so far (the muxer creates it with its first packet)."""
+        return self._path.stat().st_size if self._path is not None and self._path.exists() else 0
 
     def close(self) -> None:
         if self._container is not None:

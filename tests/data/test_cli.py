@@ -1,0 +1,69 @@
+"""``dexsim collect`` and ``dexsim dataset info | check | export-lerobot`` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dexsim.cli import main
+from dexsim.data import DatasetStore
+from dexsim.data.cli import parse_episode_ids
+from dexsim.data.collect import parse_defect_mix, plan_defects
+
+
+def test_collect_info_check_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "demos"
+    assert main(["collect", str(out), "-n", "3", "--seed", "5", "--defect-mix", "hesitation=0.34",
+                 "--image-size", "32", "--time-limit", "2", "--no-progress"]) == 0
+    assert "recorded 3 episodes" in capsys.readouterr().out
+    store = DatasetStore.open(out)
+    index = store.index()
+    assert [s.seed for s in index] == [5, 6, 7]
+    assert sorted(s.defect for s in index) == ["clean", "clean", "hesitation"]
+    assert all(s.length == 40 and s.operator == "scripted-expert" for s in index)  # 2 s at 20 Hz
+    assert all(store.episode(s.episode_id).metadata.scene for s in index)
+
+    assert main(["dataset", "info", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["episodes"] == 3 and summary["frames"] == 120
+    assert summary["labels"] == {"clean": 2, "hesitation": 1}
+
+    assert main(["dataset", "check", str(out)]) == 0
+    assert "checked 3 episodes, 120 frames: clean" in capsys.readouterr().out
+
+    (tmp_path / "keep.json").write_text("[2, 0]")
+    lerobot = tmp_path / "lerobot"
+    assert main(["dataset", "export-lerobot", str(out), str(lerobot), "--episodes", "@" + str(tmp_path / "keep.json"),
+                 "--vcodec", "libx264"]) == 0
+    info = json.loads((lerobot / "meta/info.json").read_text())
+    assert info["total_episodes"] == 2 and info["total_frames"] == 80
+    assert main(["dataset", "export-lerobot", str(out), str(lerobot)]) == 2
+    assert "not empty" in capsys.readouterr().err
+
+
+def test_errors_exit_2_with_the_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "other").mkdir()
+    assert main(["dataset", "info", str(tmp_path / "other")]) == 2
+    assert f"{tmp_path / 'other'} is not a dexsim dataset" in capsys.readouterr().err
+    assert main(["dataset", "check", str(tmp_path / "missing")]) == 2
+    assert main(["collect", str(tmp_path / "x"), "--defect-mix", "sneezing=0.1", "--no-progress"]) == 2
+    assert "unknown defect mode 'sneezing'" in capsys.readouterr().err
+
+
+def test_defect_plan_and_id_parsing(tmp_path: Path) -> None:
+    known = ["jitter", "aborted"]
+    assert parse_defect_mix("jitter=0.2, aborted=0.1", known) == {"jitter": 0.2, "aborted": 0.1}
+    with pytest.raises(ValueError, match="sum to 1.100"):
+        parse_defect_mix("jitter=0.6,aborted=0.5", known)
+    with pytest.raises(ValueError, match="MODE=FRACTION"):
+        parse_defect_mix("jitter", known)
+    plan = plan_defects(10, {"jitter": 0.2, "aborted": 0.1}, seed=3)
+    assert sorted(map(str, plan)).count("None") == 7 and plan.count("jitter") == 2 and plan.count("aborted") == 1
+    assert plan == plan_defects(10, {"jitter": 0.2, "aborted": 0.1}, seed=3)
+    assert parse_episode_ids("1,4") == [1, 4] and parse_episode_ids(None) is None
+    (tmp_path / "ids.txt").write_text("3\n5\n")
+    assert parse_episode_ids("@" + str(tmp_path / "ids.txt")) == [3, 5]
+    with pytest.raises(ValueError, match="must be integers"):
+        parse_episode_ids("a,b")
