@@ -40,3 +40,10 @@ def test_defect_modes_run_and_are_labelled(env, defect) -> None:
         assert min(turns_defect) < -0.01
     if defect in (DefectMode.HESITATION, DefectMode.SLIP_REGRASP):
         assert outcome.steps > reference.steps + 20
+
+
+def test_expert_without_privileged_state_still_unscrews_mostly(env) -> None:
+    """The code path used against the real hand (no lid sensing): open loop on the nominal lid position."""
+    expert = UnscrewExpert(env, privileged=False)
+    outcomes = [run_episode(env, expert, seed=seed) for seed in range(6)]
+    assert sum(o.success for o in outcomes) >= 4
