@@ -73,11 +73,12 @@ def test_state_only_config_and_time_limit() -> None:
     environment = gym.make("AllegroUnscrew-sim", cameras=(), time_limit_s=0.5)
     obs, _ = environment.reset(seed=0)
     assert set(obs) == {OBS_JOINT_POSITIONS, OBS_JOINT_EFFORTS}
-    for step in range(100):
+    steps = 0
+    terminated = truncated = False
+    while not (terminated or truncated) and steps < 100:
         obs, reward, terminated, truncated, info = environment.step(np.zeros(16, dtype=np.float32))
-        if terminated or truncated:
-            break
-    assert truncated and not terminated and step + 1 == 10
+        steps += 1
+    assert truncated and not terminated and steps == 10
     assert info["termination_reason"] == "time_limit"
     environment.close()
 

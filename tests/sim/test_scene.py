@@ -51,7 +51,8 @@ def test_every_joint_reaches_towards_both_limits_and_stays_within() -> None:
             # finger is stopped by another part of the hand (the straight thumb swung against the palm).
             if abs(q[i] - bound[i]) >= 0.08:
                 finger = name.split("_")[0]
-                touching = {sim.model.geom(g).name for c in sim.data.contact[:sim.data.ncon] for g in (c.geom1, c.geom2)}
+                contacts = sim.data.contact[:sim.data.ncon]
+                touching = {sim.model.geom(g).name for c in contacts for g in (c.geom1, c.geom2)}
                 assert any(hand_name(finger) in g for g in touching), (name, q[i], bound[i])
 
 
