@@ -19,9 +19,9 @@ def env():
 
 
 def test_check_env_passes() -> None:
-    environment = AllegroUnscrewSimEnv(image_size=48)
+    environment = AllegroUnscrewSimEnv(image_size=48, render_mode="rgb_array", render_size=48)
     try:
-        check_env(environment, skip_render_check=True)
+        check_env(environment)
     finally:
         environment.close()
 
