@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from conftest import SMALL_CONFIG, record_synthetic, synthetic_observation
 
 from dexsim.cli import main
-from dexsim.data import DatasetStore
+from dexsim.data import DatasetStore, FrameSchema, Recorder
 from dexsim.data.cli import parse_episode_ids
 from dexsim.data.collect import parse_defect_mix, plan_defects
 
@@ -67,3 +69,25 @@ def test_defect_plan_and_id_parsing(tmp_path: Path) -> None:
     assert parse_episode_ids("@" + str(tmp_path / "ids.txt")) == [3, 5]
     with pytest.raises(ValueError, match="must be integers"):
         parse_episode_ids("a,b")
+
+
+def test_check_recover_and_discard(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = DatasetStore.create(tmp_path / "ds", FrameSchema.from_config(SMALL_CONFIG))
+    rng = np.random.default_rng(0)
+    for _ in range(2):  # two recordings abandoned mid-episode, as a crash leaves them
+        recorder = Recorder(store, SMALL_CONFIG)
+        record_synthetic(recorder, 4, seed=0)
+        recorder.start()
+        for frame in range(6):
+            recorder.add(synthetic_observation(rng, SMALL_CONFIG, frame), np.zeros(16))
+        recorder._journal.close()  # noqa: SLF001 - the process "dies" here
+    assert main(["dataset", "check", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("interrupted recording with 6 complete frames") == 2 and "ok (warnings)" in out
+    (first, second) = store.incomplete()
+    store.discard_incomplete(second)
+    assert main(["dataset", "check", str(store.root), "--recover"]) == 0
+    out = capsys.readouterr().out
+    assert f"recovered {first.path.name} as episode 2" in out and "checked 3 episodes, 14 frames: clean" in out
+    assert main(["dataset", "info", str(store.root)]) == 0
+    assert "successes: 2/3" in capsys.readouterr().out
