@@ -26,11 +26,15 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Final
 
-import av
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 from numpy.typing import NDArray
+
+try:
+    import av
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+except ImportError as exc:  # optional extra
+    raise ImportError(f"the LeRobot export needs PyAV and pyarrow: pip install 'dexsim[lerobot]' ({exc})") from None
 
 from dexsim.data.schema import KEY_ACTION, KEY_JOINT_TARGET
 from dexsim.data.stats import FeatureStats, image_stats_of, sample_frames, stats_of

@@ -415,6 +415,9 @@ class DatasetStore:
         episode_id = ids[-1] + 1 if ids else 0
         while True:
             target = self.episodes_dir / episode_name(episode_id)
+            if target.exists():
+                episode_id += 1
+                continue
             try:
                 os.rename(build, target)  # fails if another writer took this name (non-empty dir)
             except OSError:
