@@ -139,3 +139,21 @@ def test_records_the_real_twin(tmp_path: Path) -> None:
 def test_synthetic_helper_metadata(recorder: Recorder) -> None:
     episode_id, _, _ = record_synthetic(recorder, 3, seed=1)
     assert recorder.store.episode(episode_id).metadata.termination_reason == "time_limit"
+
+
+def test_crash_during_finalize_build_is_recovered(store: DatasetStore, recorder: Recorder) -> None:
+    rng = np.random.default_rng(0)
+    recorder.start(EpisodeMetadata(operator="eve"))
+    for frame in range(7):
+        recorder.add(synthetic_observation(rng, SMALL_CONFIG, frame), np.zeros(16))
+    journal = recorder._journal  # noqa: SLF001 - the process dies while building the zarr group
+    journal.close()
+    half_built = journal.directory / "episode.zarr"
+    (half_built / "top_image").mkdir(parents=True)
+    (half_built / "zarr.json").write_text("{")
+    assert store.episode_ids() == []  # nothing half-written is visible
+    (item,) = store.incomplete()
+    assert item.num_frames == 7 and not item.already_finalized
+    assert store.recover(item) == 0
+    assert store.episode(0).metadata.operator == "eve" and store.episode(0).length == 7
+    assert check_dataset(store.root).clean
