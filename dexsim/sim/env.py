@@ -28,6 +28,7 @@ scene, a JSON-friendly dict).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import gymnasium as gym
@@ -97,6 +98,8 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
         self._last_angle = 0.0
         self._done_reason = ""
         self._viewer: Any = None
+        self._wall_start: float | None = None
+        self._last_paced_sim_time = 0.0
 
     # --------------------------------------------------------------------------------------------- gym API
     def reset(
@@ -155,13 +158,25 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
 
                 self._viewer = mujoco.viewer.launch_passive(self.simulation.model, self.simulation.data)
             self._viewer.sync()
+            self._pace_to_real_time()
         return None
 
+    def _pace_to_real_time(self) -> None:
+        """In the viewer, run no faster than real time (a fresh episode restarts the clock)."""
+        now = time.perf_counter()
+        sim_time = self.simulation.time
+        if self._wall_start is None or sim_time < self._last_paced_sim_time:
+            self._wall_start = now - sim_time
+        self._last_paced_sim_time = sim_time
+        ahead = sim_time - (now - self._wall_start)
+        if ahead > 0:
+            time.sleep(ahead)
+
     def close(self) -> None:
-        self.simulation.close_renderer()
         if self._viewer is not None:
             self._viewer.close()
             self._viewer = None
+        self.simulation.close_renderer()
 
     # ------------------------------------------------------------------------------------------ internals
     def _observation(self) -> dict[str, NDArray[Any]]:
