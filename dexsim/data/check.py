@@ -69,7 +69,8 @@ def _check_episode(store: DatasetStore, episode_id: int, report: CheckReport, uu
             bad = ~np.isfinite(data.reshape(len(data), -1)).all(axis=1)
             if bad.any():
                 report.problems.append(Problem(
-                    "error", where, f"array {key!r} has non-finite values at frames {np.flatnonzero(bad)[:10].tolist()}"))
+                    "error", where,
+                    f"array {key!r} has non-finite values at frames {np.flatnonzero(bad)[:10].tolist()}"))
         if key in (KEY_TIME, KEY_WALL_TIME) and len(data) > 1 and np.any(np.diff(data) < 0):
             report.problems.append(Problem("error", where, f"array {key!r} goes backwards in time"))
     report.episodes_checked += 1

@@ -68,7 +68,8 @@ def _info(args: argparse.Namespace) -> int:
     print(f"  {schema.control_hz:g} Hz, {schema.image_size} px, cameras: {', '.join(schema.cameras) or 'none'}")
     print(f"  {len(index)} episodes, {frames} frames ({hours * 60:.1f} min), {size / 1e6:.1f} MB on disk"
           + (f" ({size / 1e9 / hours:.2f} GB per hour)" if hours > 0 else ""))
-    print(f"  successes: {summary['successes']}/{len(index)}; labels: {summary['labels']}; sources: {summary['sources']}")
+    print(f"  successes: {summary['successes']}/{len(index)}; labels: {summary['labels']}; "
+          f"sources: {summary['sources']}")
     if summary["recovered"] or summary["interrupted_recordings"]:
         print(f"  recovered episodes: {summary['recovered']}; interrupted recordings waiting in incoming/: "
               f"{summary['interrupted_recordings']} (see `dexsim dataset check`)")

@@ -109,8 +109,10 @@ def collect_expert_demos(
             expert = UnscrewExpert(env, defect=DefectMode(defect) if defect else None)
             metadata = EpisodeMetadata(source="sim", operator=operator, defect=expert.label)
             episode_id, info = record_episode(env, expert, recorder, seed=seed + i, metadata=metadata)
-            result = CollectedEpisode(episode_id, seed + i, expert.label, bool(info.get("success", False)),
-                                      str(info.get("termination_reason", "")), recorder.store.episode(episode_id).length)
+            result = CollectedEpisode(
+                episode_id, seed + i, expert.label, bool(info.get("success", False)),
+                str(info.get("termination_reason", "")), recorder.store.episode(episode_id).length,
+            )
             results.append(result)
             if on_episode is not None:
                 on_episode(result)

@@ -14,7 +14,7 @@ import platform
 import sys
 import time as _time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -49,6 +49,7 @@ Policy = Callable[[dict[str, NDArray[Any]], dict[str, Any]], NDArray[np.floating
 """``policy(observation, info) -> action`` (16 delta joint positions, rad)."""
 
 
+@runtime_checkable
 class Controller(Protocol):
     """A stateful policy (scripted expert, policy executor, teleop source): reset per episode, then act."""
 
@@ -163,7 +164,9 @@ class Recorder:
         action = validate_action(action)
         missing = [key for key in self.store.schema.observation_keys if key not in observation]
         if missing:
-            raise ValueError(f"observation lacks keys {missing}; the dataset records {list(self.store.schema.observation_keys)}")
+            raise ValueError(
+                f"observation lacks keys {missing}; the dataset records {list(self.store.schema.observation_keys)}"
+            )
         fields = self.store.schema.fields()
         for key in self.store.schema.observation_keys:
             value = np.asarray(observation[key])
@@ -173,7 +176,7 @@ class Recorder:
                 raise ValueError(f"observation {key!r} must be uint8, got {value.dtype}")
         if joint_target is None:
             joint_target = action_to_target(action, observation[OBS_JOINT_POSITIONS], self.config.max_joint_delta)
-        frame = {key: observation[key] for key in self.store.schema.observation_keys}
+        frame: dict[str, Any] = {key: observation[key] for key in self.store.schema.observation_keys}
         frame[KEY_ACTION] = action
         frame[KEY_JOINT_TARGET] = joint_target
         frame[KEY_TIME] = journal.num_frames / self.config.control_hz if time is None else time
@@ -249,9 +252,9 @@ def record_episode(
     raises, the frames recorded so far are kept as a failed episode and the exception propagates.
     """
     observation, info = env.reset(seed=seed)
-    if hasattr(policy, "act"):
+    if isinstance(policy, Controller):
         policy.reset(seed)
-        act = policy.act
+        act: Policy = policy.act
     else:
         act = policy
     metadata = dataclasses.replace(metadata) if metadata is not None else EpisodeMetadata()

@@ -73,7 +73,9 @@ def compute_stats(
     """Per-dimension statistics of low-dim ``keys`` over the selected episodes (all by default)."""
     image_keys = set(store.schema.image_keys)
     if image_keys & set(keys):
-        raise ValueError(f"compute_stats is for low-dim keys; use compute_image_stats for {sorted(image_keys & set(keys))}")
+        raise ValueError(
+            f"compute_stats is for low-dim keys; use compute_image_stats for {sorted(image_keys & set(keys))}"
+        )
     arrays, _ = read_concatenated(store, tuple(keys), None if episode_ids is None else list(episode_ids))
     return {key: stats_of(arrays[key]) for key in keys}
 

@@ -29,7 +29,7 @@ import zarr
 from numpy.typing import NDArray
 from zarr.codecs import ZstdCodec
 
-from dexsim.data.journal import JOURNAL_FILE, JournalContents, JournalWriter, fsync_path, read_journal
+from dexsim.data.journal import JournalContents, JournalWriter, fsync_path, read_journal
 from dexsim.data.schema import FORMAT_NAME, FORMAT_VERSION, EpisodeMetadata, FrameSchema
 
 __all__ = [
@@ -69,7 +69,7 @@ def episode_name(episode_id: int) -> str:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
@@ -135,9 +135,11 @@ class Episode:
             raise DatasetError(f"episode {self.name}: missing {self.path / 'zarr.json'} (not a zarr group)")
         try:
             self._group = zarr.open_group(self.path, mode="r", zarr_format=3)
-            attrs = dict(self._group.attrs)[_ATTRS_KEY]
+            attrs: Any = dict(self._group.attrs)[_ATTRS_KEY]
         except KeyError:
-            raise DatasetError(f"episode {self.name}: {self.path / 'zarr.json'} has no '{_ATTRS_KEY}' attributes") from None
+            raise DatasetError(
+                f"episode {self.name}: {self.path / 'zarr.json'} has no '{_ATTRS_KEY}' attributes"
+            ) from None
         except Exception as exc:  # zarr raises many types for bad metadata
             raise DatasetError(f"episode {self.name}: unreadable {self.path / 'zarr.json'}: {exc!r}") from None
         try:
@@ -165,7 +167,9 @@ class Episode:
         try:
             array = self._group[key]
         except Exception as exc:
-            raise DatasetError(f"episode {self.name}: unreadable array metadata {where / 'zarr.json'}: {exc!r}") from None
+            raise DatasetError(
+                f"episode {self.name}: unreadable array metadata {where / 'zarr.json'}: {exc!r}"
+            ) from None
         dtype, shape = fields[key]
         if not isinstance(array, zarr.Array) or array.dtype != dtype or tuple(array.shape) != (self.length, *shape):
             raise DatasetError(
@@ -350,7 +354,7 @@ class DatasetStore:
     def begin_episode(self, metadata: EpisodeMetadata, *, fsync_every_frame: bool = False) -> JournalWriter:
         """Start the journal of a new episode in ``incoming/``."""
         self.incoming_dir.mkdir(exist_ok=True)
-        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f")
         return JournalWriter(
             self.incoming_dir / f"{stamp}-{os.getpid()}", self.schema, metadata, fsync_every_frame=fsync_every_frame
         )
@@ -382,7 +386,8 @@ class DatasetStore:
         episode_id = self._publish(build)
         shutil.rmtree(journal_dir, ignore_errors=True)
         fsync_path(self.incoming_dir)
-        self._add_to_index(EpisodeSummary.from_metadata(episode_id, contents.episode_uuid, contents.num_frames, metadata))
+        summary = EpisodeSummary.from_metadata(episode_id, contents.episode_uuid, contents.num_frames, metadata)
+        self._add_to_index(summary)
         return episode_id
 
     def _write_episode_group(self, path: Path, contents: JournalContents, metadata: EpisodeMetadata) -> None:

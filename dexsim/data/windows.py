@@ -62,12 +62,12 @@ class WindowConfig:
         if not self.obs_keys:
             raise ValueError("obs_keys must not be empty")
         object.__setattr__(self, "obs_keys", tuple(self.obs_keys))
-        if self.pad_before is None:
-            object.__setattr__(self, "pad_before", self.n_obs_steps - 1)
-        if self.pad_after is None:
-            object.__setattr__(self, "pad_after", self.n_action_steps - 1)
-        if not 0 <= self.pad_before < self.horizon or not 0 <= self.pad_after < self.horizon:
-            raise ValueError(f"pad_before/pad_after must be in [0, horizon), got {self.pad_before}/{self.pad_after}")
+        pad_before = self.n_obs_steps - 1 if self.pad_before is None else self.pad_before
+        pad_after = self.n_action_steps - 1 if self.pad_after is None else self.pad_after
+        if not (0 <= pad_before < self.horizon and 0 <= pad_after < self.horizon):
+            raise ValueError(f"pad_before/pad_after must be in [0, horizon), got {pad_before}/{pad_after}")
+        object.__setattr__(self, "pad_before", pad_before)
+        object.__setattr__(self, "pad_after", pad_after)
 
 
 def window_starts(length: int, config: WindowConfig) -> NDArray[np.int64]:

@@ -131,7 +131,8 @@ def test_records_the_real_twin(tmp_path: Path) -> None:
     # the recorded target is the env's: measured position + clipped delta, within the joint limits
     from dexsim.interface import action_to_target
 
-    expected = [action_to_target(a, q, SimConfig().max_joint_delta) for a, q in zip(data[KEY_ACTION], data[OBS_JOINT_POSITIONS])]
+    bound = SimConfig().max_joint_delta
+    expected = [action_to_target(a, q, bound) for a, q in zip(data[KEY_ACTION], data[OBS_JOINT_POSITIONS], strict=True)]
     np.testing.assert_allclose(data[KEY_JOINT_TARGET], np.stack(expected), atol=1e-5)
     assert check_dataset(tmp_path / "sim").clean
 

@@ -28,7 +28,7 @@ def test_round_trip_is_bit_exact_for_every_key(store: DatasetStore, recorder: Re
         np.testing.assert_array_equal(data[key], expected)  # images are stored losslessly
     np.testing.assert_array_equal(data[KEY_ACTION], np.stack(actions))
     targets = [action_to_target(a, o[OBS_JOINT_POSITIONS], SMALL_CONFIG.max_joint_delta)
-               for a, o in zip(actions, observations)]
+               for a, o in zip(actions, observations, strict=True)]
     np.testing.assert_array_equal(data[KEY_JOINT_TARGET], np.stack(targets).astype(np.float32))
     np.testing.assert_array_equal(data[KEY_TIME], np.arange(130) / 20.0)
     np.testing.assert_array_equal(data[KEY_LID_ANGLE], (0.01 * np.arange(130)).astype(np.float32))
@@ -102,7 +102,8 @@ def test_truncated_shard_names_episode_and_file(store: DatasetStore, recorder: R
         f.truncate(shard.stat().st_size // 2)
     episode = store.episode(0)
     np.testing.assert_array_equal(episode.read("wrist_image", 0, 10).shape, (10, 32, 32, 3))  # other shard fine
-    with pytest.raises(DatasetError, match=r"episode_000000.zarr: array 'wrist_image' frames 100:120 .*wrist_image/c/1/0/0/0"):
+    message = r"episode_000000.zarr: array 'wrist_image' frames 100:120 .*wrist_image/c/1/0/0/0"
+    with pytest.raises(DatasetError, match=message):
         episode.read("wrist_image", 100, 120)
 
 
