@@ -107,18 +107,20 @@ def main() -> None:
 
     if args.episodes:
         env = gym.make("AllegroUnscrew-sim", cameras=())
-        expert = UnscrewExpert(env)
-        start = time.perf_counter()
-        outcomes = [run_episode(env, expert, seed=seed) for seed in range(args.episodes)]
-        wall = time.perf_counter() - start
-        successes = [o for o in outcomes if o.success]
-        reasons: dict[str, int] = {}
-        for o in outcomes:
-            reasons[o.termination_reason] = reasons.get(o.termination_reason, 0) + 1
-        durations = np.array([o.duration_s for o in successes])
-        print(f"expert: {len(successes)}/{args.episodes} successes over seeds 0..{args.episodes - 1} "
-              f"({100 * len(successes) / args.episodes:.0f}%), outcomes {reasons}, time to release "
-              f"median {np.median(durations):.1f} s, max {durations.max():.1f} s; {wall:.0f} s wall")
+        for privileged, sensing in ((True, "lid pose from sim state"), (False, "proprioception only")):
+            expert = UnscrewExpert(env, privileged=privileged)
+            start = time.perf_counter()
+            outcomes = [run_episode(env, expert, seed=seed) for seed in range(args.episodes)]
+            wall = time.perf_counter() - start
+            successes = [o for o in outcomes if o.success]
+            reasons: dict[str, int] = {}
+            for o in outcomes:
+                reasons[o.termination_reason] = reasons.get(o.termination_reason, 0) + 1
+            durations = np.array([o.duration_s for o in successes] or [np.nan])
+            print(f"expert ({sensing}): {len(successes)}/{args.episodes} successes over seeds "
+                  f"0..{args.episodes - 1} ({100 * len(successes) / args.episodes:.0f}%), outcomes {reasons}, "
+                  f"time to release median {np.median(durations):.1f} s, max {np.max(durations):.1f} s; "
+                  f"{wall:.0f} s wall")
         env.close()
 
 

@@ -42,8 +42,8 @@ def test_defect_modes_run_and_are_labelled(env, defect) -> None:
         assert outcome.steps > reference.steps + 20
 
 
-def test_expert_without_privileged_state_still_unscrews_mostly(env) -> None:
-    """The code path used against the real hand (no lid sensing): open loop on the nominal lid position."""
+def test_expert_from_proprioception_alone(env) -> None:
+    """The code path used against the real hand (no lid sensing): the lid is located from joint positions."""
     expert = UnscrewExpert(env, privileged=False)
-    outcomes = [run_episode(env, expert, seed=seed) for seed in range(6)]
-    assert sum(o.success for o in outcomes) >= 4
+    outcomes = [run_episode(env, expert, seed=2000 + seed) for seed in range(8)]
+    assert sum(o.success for o in outcomes) >= 7, [(o.termination_reason, o.duration_s) for o in outcomes]
