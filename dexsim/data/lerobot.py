@@ -80,8 +80,8 @@ class LeRobotExportConfig:
     crf: int = 30
     gop: int = 2
     robot_type: str = "allegro_hand_v4_right"
-    data_file_mb: float = 100.0
-    video_file_mb: float = 200.0
+    data_file_mb: int = 100
+    video_file_mb: int = 200
 
     def __post_init__(self) -> None:
         if self.vcodec not in VIDEO_CODECS:
@@ -90,6 +90,11 @@ class LeRobotExportConfig:
             raise ValueError(f"crf must be in [0, 63], got {self.crf}")
         if self.gop < 1 or self.data_file_mb <= 0 or self.video_file_mb <= 0:
             raise ValueError("gop, data_file_mb and video_file_mb must be positive")
+
+
+def _json_number(value: float) -> int | float:
+    """``20.0`` -> ``20`` (lerobot stores integral rates as ints)."""
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def _chunk_file(counter: int) -> tuple[int, int]:
@@ -194,7 +199,7 @@ def _features(store: DatasetStore, config: LeRobotExportConfig) -> dict[str, Any
             "names": ["height", "width", "channels"],
             "info": {
                 "video.height": size, "video.width": size, "video.codec": VIDEO_CODECS[config.vcodec],
-                "video.pix_fmt": "yuv420p", "video.is_depth_map": False, "video.fps": fps, "video.channels": 3,
+                "video.pix_fmt": "yuv420p", "video.is_depth_map": False, "video.fps": _json_number(fps), "video.channels": 3,
                 "has_audio": False,
             },
         }
@@ -331,7 +336,7 @@ def export_lerobot(
         "chunks_size": CHUNKS_SIZE,
         "data_files_size_in_mb": config.data_file_mb,
         "video_files_size_in_mb": config.video_file_mb,
-        "fps": fps,
+        "fps": _json_number(fps),
         "splits": {"train": f"0:{len(ids)}"},
         "data_path": DATA_PATH,
         "video_path": VIDEO_PATH if image_keys else None,

@@ -4,7 +4,7 @@ import sys
 import time
 
 import numpy as np
-from conftest import SMALL_CONFIG, record_synthetic, synthetic_observation
+from synthetic_episodes import SMALL_CONFIG, record_synthetic, synthetic_observation
 
 from dexsim.data import DatasetStore, EpisodeMetadata, FrameSchema, Recorder
 

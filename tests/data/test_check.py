@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from conftest import record_synthetic
+from synthetic_episodes import record_synthetic
 
 from dexsim.data import DatasetStore, Recorder, check_dataset
 

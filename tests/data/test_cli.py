@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SMALL_CONFIG, record_synthetic, synthetic_observation
+from synthetic_episodes import SMALL_CONFIG, record_synthetic, synthetic_observation
 
 from dexsim.cli import main
 from dexsim.data import DatasetStore, FrameSchema, Recorder

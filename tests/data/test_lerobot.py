@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import record_synthetic
+from synthetic_episodes import record_synthetic
 
 from dexsim.data import DatasetStore, Recorder
 from dexsim.data.lerobot import LeRobotExportConfig, export_lerobot
@@ -42,7 +42,7 @@ def test_export_structure_and_content(store: DatasetStore, recorder: Recorder, t
         "videos/observation.images.wrist/chunk-000/file-000.mp4",
     ]
     info = json.loads((out / "meta/info.json").read_text())
-    assert info["codebase_version"] == "v3.0" and info["fps"] == 20.0
+    assert info["codebase_version"] == "v3.0" and info["fps"] == 20 and isinstance(info["fps"], int)
     assert (info["total_episodes"], info["total_frames"], info["total_tasks"]) == (3, 36, 2)
     assert info["chunks_size"] == 1000 and info["splits"] == {"train": "0:3"}
     assert info["data_path"] == "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SMALL_CONFIG, record_synthetic, synthetic_observation
+from synthetic_episodes import SMALL_CONFIG, record_synthetic, synthetic_observation
 
 from dexsim.data import DatasetError, DatasetStore, EpisodeMetadata, Recorder, check_dataset, record_episode
 from dexsim.data.schema import KEY_ACTION, KEY_JOINT_TARGET, KEY_TIME

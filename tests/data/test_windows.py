@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import record_synthetic
+from synthetic_episodes import record_synthetic
 
 from dexsim.data import DatasetStore, Recorder, WindowConfig, WindowDataset
 from dexsim.data.windows import window_starts
