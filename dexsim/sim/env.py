@@ -50,7 +50,6 @@ from dexsim.interface import (
     action_to_target,
     make_action_space,
     make_observation_space,
-    validate_action,
 )
 from dexsim.sim.config import SimConfig
 from dexsim.sim.simulation import UnscrewSimulation
@@ -123,7 +122,6 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
     ) -> tuple[dict[str, NDArray[Any]], float, bool, bool, dict[str, Any]]:
         if self.simulation.scene_params is None:
             raise RuntimeError("call reset() before step()")
-        action = validate_action(action)
         self._targets = self.simulation.set_joint_targets(
             action_to_target(action, self.simulation.joint_positions(), self.config.max_joint_delta)
         )
