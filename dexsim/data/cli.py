@@ -82,7 +82,9 @@ def _info(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     store = DatasetStore.open(args.dataset)
-    for item in store.incomplete():
+    # with foreign entries in episodes/ the episode list is ambiguous: report them and change nothing
+    pending = [] if store.foreign_entries() else store.incomplete()
+    for item in pending:
         if item.already_finalized and args.fix:
             store.discard_incomplete(item)
             print(f"removed leftover journal {item.path}")

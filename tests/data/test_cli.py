@@ -91,3 +91,6 @@ def test_check_recover_and_discard(tmp_path: Path, capsys: pytest.CaptureFixture
     assert f"recovered {first.path.name} as episode 2" in out and "checked 3 episodes, 14 frames: clean" in out
     assert main(["dataset", "info", str(store.root)]) == 0
     assert "successes: 2/3" in capsys.readouterr().out
+    (store.episodes_dir / "episode_000007.zarr.bak").mkdir()
+    assert main(["dataset", "check", str(store.root), "--recover"]) == 1
+    assert "episode_000007.zarr.bak: not an episode" in capsys.readouterr().out
