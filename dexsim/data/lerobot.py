@@ -199,8 +199,8 @@ def _features(store: DatasetStore, config: LeRobotExportConfig) -> dict[str, Any
             "names": ["height", "width", "channels"],
             "info": {
                 "video.height": size, "video.width": size, "video.codec": VIDEO_CODECS[config.vcodec],
-                "video.pix_fmt": "yuv420p", "video.is_depth_map": False, "video.fps": _json_number(fps), "video.channels": 3,
-                "has_audio": False,
+                "video.pix_fmt": "yuv420p", "video.is_depth_map": False, "video.fps": _json_number(fps),
+                "video.channels": 3, "has_audio": False,
             },
         }
     features["next.reward"] = {"dtype": "float32", "shape": [1], "names": None}
