@@ -26,8 +26,8 @@ import numpy as np  # noqa: E402
 
 import dexsim  # noqa: E402,F401
 from dexsim.interface import OBS_JOINT_POSITIONS, target_to_action  # noqa: E402
+from dexsim.rollout import run_episode  # noqa: E402
 from dexsim.sim.expert import UnscrewExpert  # noqa: E402
-from dexsim.sim.rollout import run_episode  # noqa: E402
 
 SHADOW_HAND_ONE_CAMERA_STEPS_PER_S = 107.0
 
@@ -39,7 +39,7 @@ def expert_targets(steps: int) -> np.ndarray:
     targets: list[np.ndarray] = []
     seed = 0
     while len(targets) < steps:
-        run_episode(env, expert, seed=seed, on_step=lambda o, a, r, info: targets.append(info["joint_targets"]))
+        run_episode(env, expert, seed=seed, on_step=lambda step: targets.append(step.next_info["joint_targets"]))
         seed += 1
     env.close()
     return np.array(targets[:steps])

@@ -31,8 +31,9 @@ backend cannot sense are ``nan`` (the real hand does not sense the lid angle).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -63,6 +64,8 @@ __all__ = [
     "action_to_target",
     "target_to_action",
     "empty_info",
+    "Controller",
+    "Policy",
 ]
 
 OBS_JOINT_POSITIONS: Final = "joint_positions"
@@ -180,7 +183,8 @@ def validate_action(action: Any) -> NDArray[np.float64]:
         raise ValueError(f"action must have shape ({NUM_JOINTS},), got {array.shape}")
     bad = ~np.isfinite(array)
     if bad.any():
-        raise ValueError(f"action has non-finite values at joints {np.flatnonzero(bad).tolist()}: {array[bad].tolist()}")
+        joints = np.flatnonzero(bad).tolist()
+        raise ValueError(f"action has non-finite values at joints {joints}: {array[bad].tolist()}")
     return array
 
 
@@ -216,3 +220,19 @@ def empty_info() -> dict[str, Any]:
 
 
 
+
+
+Policy = Callable[[dict[str, NDArray[Any]], dict[str, Any]], NDArray[np.floating]]
+"""``policy(observation, info) -> action``: a stateless mapping to 16 delta joint positions, rad."""
+
+
+@runtime_checkable
+class Controller(Protocol):
+    """Anything stateful that maps observations to actions: scripted expert, policy executor, teleop source.
+
+    ``reset(seed)`` is called after each ``env.reset``; ``act`` returns 16 delta joint positions, rad.
+    """
+
+    def reset(self, seed: int | None = None) -> None: ...
+
+    def act(self, obs: dict[str, NDArray[Any]], info: dict[str, Any] | None = None) -> NDArray[np.floating]: ...

@@ -14,7 +14,7 @@ import platform
 import sys
 import time as _time
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -34,28 +34,17 @@ from dexsim.data.store import DatasetStore
 from dexsim.interface import (
     INFO_JOINT_TARGETS,
     INFO_LID_ANGLE,
-    INFO_SUCCESS,
-    INFO_TERMINATION_REASON,
     INFO_TIME,
     OBS_JOINT_POSITIONS,
     ControlConfig,
+    Controller,
+    Policy,
     action_to_target,
     validate_action,
 )
+from dexsim.rollout import Transition, run_episode
 
-__all__ = ["Recorder", "record_episode", "env_config", "software_versions", "Policy", "Controller"]
-
-Policy = Callable[[dict[str, NDArray[Any]], dict[str, Any]], NDArray[np.floating]]
-"""``policy(observation, info) -> action`` (16 delta joint positions, rad)."""
-
-
-@runtime_checkable
-class Controller(Protocol):
-    """A stateful policy (scripted expert, policy executor, teleop source): reset per episode, then act."""
-
-    def reset(self, seed: int | None = None) -> None: ...
-
-    def act(self, obs: dict[str, NDArray[Any]], info: dict[str, Any] | None = None) -> NDArray[np.floating]: ...
+__all__ = ["Recorder", "record_episode", "env_config", "software_versions"]
 
 
 def env_config(env: gym.Env[Any, Any]) -> ControlConfig:
@@ -246,40 +235,32 @@ def record_episode(
 ) -> tuple[int, dict[str, Any]]:
     """Reset ``env``, run ``policy`` until the episode ends, record every step; returns (episode id, last info).
 
-    ``policy`` is a callable ``policy(obs, info)`` or a :class:`Controller` (reset with ``seed`` after the env).
+    ``policy`` is a callable ``policy(obs, info)`` or a :class:`~dexsim.interface.Controller` (reset with
+    ``seed`` after the env); the loop is :func:`dexsim.rollout.run_episode`.
 
     ``metadata`` gets the seed and, where the env reports it, ``info["scene_params"]``. If the policy or env
     raises, the frames recorded so far are kept as a failed episode and the exception propagates.
     """
-    observation, info = env.reset(seed=seed)
-    if isinstance(policy, Controller):
-        policy.reset(seed)
-        act: Policy = policy.act
-    else:
-        act = policy
     metadata = dataclasses.replace(metadata) if metadata is not None else EpisodeMetadata()
     metadata.seed = seed
-    if isinstance(info.get("scene_params"), dict):
-        metadata.scene = info["scene_params"]
-    recorder.start(metadata)
-    steps = 0
+
+    def start(observation: dict[str, NDArray[Any]], info: dict[str, Any]) -> None:
+        if isinstance(info.get("scene_params"), dict):
+            metadata.scene = info["scene_params"]
+        recorder.start(metadata)
+
+    def record(step: Transition) -> None:
+        recorder.add_step(step.observation, step.info, step.action, step.next_info)
+        if on_step is not None:
+            on_step()
+
     try:
-        while max_steps is None or steps < max_steps:
-            action = np.asarray(act(observation, info), dtype=np.float32)
-            next_observation, _, terminated, truncated, next_info = env.step(action)
-            recorder.add_step(observation, info, action, next_info)
-            observation, info = next_observation, next_info
-            steps += 1
-            if on_step is not None:
-                on_step()
-            if terminated or truncated:
-                break
+        outcome = run_episode(env, policy, seed, max_steps=max_steps, on_reset=start, on_step=record)
     except BaseException as exc:
         if recorder.num_frames > 0:
             recorder.stop(success=False, termination_reason=f"error: {type(exc).__name__}: {exc}")
         else:
             recorder.discard()
         raise
-    reason = str(info.get(INFO_TERMINATION_REASON, "")) or ("max_steps" if max_steps is not None else "")
-    episode_id = recorder.stop(success=bool(info.get(INFO_SUCCESS, False)), termination_reason=reason)
-    return episode_id, info
+    episode_id = recorder.stop(success=outcome.success, termination_reason=outcome.termination_reason)
+    return episode_id, outcome.final_info

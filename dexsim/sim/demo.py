@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dexsim.rollout import EpisodeOutcome, run_episode
 from dexsim.sim.expert import DefectMode, UnscrewExpert
-from dexsim.sim.rollout import EpisodeOutcome, run_episode
 
 __all__ = ["run_demo", "register"]
 
@@ -65,7 +65,7 @@ def run_demo(
 
     try:
         outcome = run_episode(env, expert, seed=seed, on_reset=lambda obs, info: write(info),
-                              on_step=lambda obs, action, reward, info: write(info))
+                              on_step=lambda step: write(step.next_info))
         simulation = env.unwrapped.simulation
         for _ in range(int(tail_s * fps)):  # keep the last targets: show the freed lid
             simulation.step_physics(env.unwrapped.config.control_dt)

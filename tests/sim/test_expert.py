@@ -4,8 +4,8 @@ import gymnasium as gym
 import pytest
 
 import dexsim  # noqa: F401
+from dexsim.rollout import run_episode
 from dexsim.sim.expert import CLEAN_LABEL, DefectMode, UnscrewExpert
-from dexsim.sim.rollout import run_episode
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +29,8 @@ def test_defect_modes_run_and_are_labelled(env, defect) -> None:
     expert = UnscrewExpert(env, defect=defect)
     clean = UnscrewExpert(env)
     turns_defect, turns_clean = [], []
-    outcome = run_episode(env, expert, seed=7, on_step=lambda o, a, r, info: turns_defect.append(info["lid_turns"]))
-    reference = run_episode(env, clean, seed=7, on_step=lambda o, a, r, info: turns_clean.append(info["lid_turns"]))
+    outcome = run_episode(env, expert, seed=7, on_step=lambda step: turns_defect.append(step.next_info["lid_turns"]))
+    reference = run_episode(env, clean, seed=7, on_step=lambda step: turns_clean.append(step.next_info["lid_turns"]))
     assert expert.label == defect.value
     # Every defect changes the demonstration: slower, failed, or with a wrong-way excursion.
     assert (outcome.steps != reference.steps or not outcome.success or min(turns_defect) < min(turns_clean) - 0.01)
