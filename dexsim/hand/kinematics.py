@@ -28,6 +28,8 @@ __all__ = [
     "chain_frames",
     "dh_transforms",
     "fingertip_positions",
+    "frames_of_chains",
+    "stacked_dh",
     "flexion_root",
 ]
 
@@ -156,6 +158,13 @@ _THETA = np.stack([FINGER_CHAINS[f].theta_offset for f in Finger])
 _D = np.stack([FINGER_CHAINS[f].d for f in Finger])
 _A = np.stack([FINGER_CHAINS[f].a for f in Finger])
 _ALPHA = np.stack([FINGER_CHAINS[f].alpha for f in Finger])
+for _array in (_BASES, _THETA, _D, _A, _ALPHA):
+    _array.setflags(write=False)
+
+
+def stacked_dh() -> tuple[NDArray[np.float64], ...]:
+    """``(base, theta_offset, d, a, alpha)`` of the four chains stacked in Allegro order, shapes (4, 4, 4) and (4, 4)."""
+    return _BASES, _THETA, _D, _A, _ALPHA
 
 
 def dh_transforms(
@@ -169,7 +178,6 @@ def dh_transforms(
     theta = np.asarray(q, dtype=np.float64) + theta_offset
     ct, st = np.cos(theta), np.sin(theta)
     ca, sa = np.cos(alpha), np.sin(alpha)
-    ca, sa, d, a = (np.broadcast_to(x, theta.shape) for x in (ca, sa, d, a))
     out = np.zeros(theta.shape + (4, 4))
     out[..., 0, 0] = ct
     out[..., 0, 1] = -st * ca
@@ -198,12 +206,23 @@ def chain_frames(q: NDArray[np.floating], fingers: tuple[Finger, ...] = tuple(Fi
         frame 4's origin is the fingertip centre.
     """
     q = np.asarray(q, dtype=np.float64)
-    rows = [int(f) for f in fingers]
-    if q.shape[-2:] != (len(rows), 4):
-        raise ValueError(f"q must have shape (..., {len(rows)}, 4), got {q.shape}")
-    links = dh_transforms(q, _THETA[rows], _D[rows], _A[rows], _ALPHA[rows])
+    if q.shape[-2:] != (len(fingers), 4):
+        raise ValueError(f"q must have shape (..., {len(fingers)}, 4), got {q.shape}")
+    return frames_of_chains(q, np.array([int(f) for f in fingers]))
+
+
+def frames_of_chains(q: NDArray[np.floating], chain: NDArray[np.integer]) -> NDArray[np.float64]:
+    """Frames 0..4 (..., 5, 4, 4) of chains given per row.
+
+    Args:
+        q: Joint angles, rad, shape (..., 4).
+        chain: Finger value (0 index .. 3 thumb) of each row, broadcastable to ``q.shape[:-1]``.
+    """
+    q = np.asarray(q, dtype=np.float64)
+    chain = np.broadcast_to(chain, q.shape[:-1])
+    links = dh_transforms(q, _THETA[chain], _D[chain], _A[chain], _ALPHA[chain])
     frames = np.empty(q.shape[:-1] + (5, 4, 4))
-    frames[..., 0, :, :] = _BASES[rows]
+    frames[..., 0, :, :] = _BASES[chain]
     for i in range(4):
         frames[..., i + 1, :, :] = frames[..., i, :, :] @ links[..., i, :, :]
     return frames

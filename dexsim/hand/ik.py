@@ -1,0 +1,282 @@
+"""Per-finger inverse kinematics on the DH model (paper Sec. III, "Individual Finger Control"), pure numpy.
+
+Each finger is solved on its own, for a fingertip-centre target in the hand frame:
+
+* index, middle, ring: joint 0 (abduction) is held at :attr:`FingerIKConfig.abduction`, which leaves a planar
+  3-joint chain for a 3-D target (the out-of-plane part of a target cannot be reached and is dropped);
+* thumb: all 4 joints.
+
+Both chains have one redundant joint for a position target. The solver is analytic per candidate: it sweeps
+the redundant joint (finger joint 1, thumb joint 0) over a grid plus a few values around its warm start,
+solves the rest in closed form (thumb joint 1 by turning the flexion plane through the target; the last two joints as a planar
+two-link arm, both elbow branches), clips every candidate to the joint limits and keeps the one with the
+smallest fingertip error (ties go to the one nearest the warm start, so consecutive frames stay continuous).
+Only fingers whose best candidate misses by more than :attr:`FingerIKConfig.tolerance` (targets out of reach,
+or between grid values near the limits) are polished by damped least squares with an active set at the joint
+limits and a trust region (a step is kept only if it brings the tip closer), which moves to the closest
+reachable point. Every output is within the joint limits.
+
+Everything is vectorised over a batch of frames. Units: m and rad.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dexsim.hand.joints import NUM_JOINTS, Finger, home_pose, lower_limits, upper_limits
+from dexsim.hand.kinematics import fingertip_positions, frames_of_chains, stacked_dh
+
+__all__ = ["FingerIKConfig", "IKSolution", "solve_fingertips"]
+
+_LOWER = lower_limits().reshape(4, 4)
+_UPPER = upper_limits().reshape(4, 4)
+_BASES, _THETA, _D, _A, _ALPHA = stacked_dh()
+_CHAINS = np.arange(4)
+_FINGERS = np.array([Finger.INDEX, Finger.MIDDLE, Finger.RING])
+_IS_THUMB = _CHAINS == Finger.THUMB
+_COS_ALPHA, _SIN_ALPHA = np.cos(_ALPHA), np.sin(_ALPHA)
+_CENTRE = 0.5 * (_LOWER + _UPPER)
+_ELBOW = np.array([1.0, -1.0])[:, None]
+_SWEEP_JOINT = np.array([1, 1, 1, 0])
+"""The redundant joint swept per chain: joint 1 of the fingers, joint 0 of the thumb."""
+_NEAR_WARM = np.array([0.0, -0.01, 0.01, -0.04, 0.04, -0.12, 0.12])
+"""Values of the redundant joint tried around its warm-start value, rad (continuity between frames)."""
+
+
+@functools.lru_cache(maxsize=8)
+def _sweep_grid(samples: int) -> NDArray[np.float64]:
+    lower, upper = _LOWER[_CHAINS, _SWEEP_JOINT], _UPPER[_CHAINS, _SWEEP_JOINT]
+    grid = lower + np.linspace(0.0, 1.0, samples)[:, None] * (upper - lower)
+    grid.setflags(write=False)
+    return grid
+
+
+@dataclass(frozen=True)
+class FingerIKConfig:
+    """Settings of :func:`solve_fingertips`.
+
+    Attributes:
+        abduction: Fixed joint-0 angles of index, middle and ring, rad (the paper holds these root joints
+            fixed to keep the fingers from colliding). Must lie within the joint limits.
+        sweep_samples: Grid values of the redundant joint tried per finger.
+        tolerance: Fingertip error below which a candidate counts as exact, m.
+        polish_iterations: Damped-least-squares iterations for fingers that miss by more than ``tolerance``.
+        damping: Damping of the least-squares step, m.
+        continuity_weight: Tie-break between candidates, m of fingertip error per rad^2 of squared distance
+            from the warm start.
+    """
+
+    abduction: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    sweep_samples: int = 16
+    tolerance: float = 1e-5
+    polish_iterations: int = 12
+    damping: float = 2e-3
+    continuity_weight: float = 1e-5
+
+    def __post_init__(self) -> None:
+        if len(self.abduction) != 3:
+            raise ValueError(f"abduction needs 3 angles (index, middle, ring), got {self.abduction}")
+        for finger, angle in zip(_FINGERS, self.abduction, strict=True):
+            if not _LOWER[finger, 0] <= angle <= _UPPER[finger, 0]:
+                raise ValueError(
+                    f"abduction of {Finger(finger).name.lower()} {angle} rad outside its joint limits "
+                    f"[{_LOWER[finger, 0]}, {_UPPER[finger, 0]}]"
+                )
+        if self.sweep_samples < 2:
+            raise ValueError(f"sweep_samples must be >= 2, got {self.sweep_samples}")
+        if self.tolerance <= 0 or self.damping <= 0 or self.continuity_weight < 0:
+            raise ValueError("tolerance and damping must be positive, continuity_weight non-negative")
+        if self.polish_iterations < 0:
+            raise ValueError(f"polish_iterations must be >= 0, got {self.polish_iterations}")
+
+
+@dataclass(frozen=True)
+class IKSolution:
+    """Result of :func:`solve_fingertips`.
+
+    Attributes:
+        q: Joint angles in Allegro order, rad, (..., 16), within the joint limits.
+        error: Distance from each fingertip centre to its target, m, (..., 4).
+    """
+
+    q: NDArray[np.float64]
+    error: NDArray[np.float64]
+
+    def fingertips(self) -> NDArray[np.float64]:
+        """Fingertip centres the solution reaches, hand frame, m, (..., 4, 3)."""
+        return fingertip_positions(self.q)
+
+
+def _wrap_near(angle: NDArray[np.float64], centre: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``angle`` shifted by a multiple of 2 pi to within pi of ``centre``."""
+    return centre + np.mod(angle - centre + np.pi, 2 * np.pi) - np.pi
+
+
+def _next_frame(
+    p: NDArray[np.float64], theta: NDArray[np.float64], row: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Coordinates in DH frame ``row + 1`` of points ``p`` (..., 4 chains, 3) given in frame ``row``."""
+    c, s = np.cos(theta), np.sin(theta)
+    ca, sa = _COS_ALPHA[:, row], _SIN_ALPHA[:, row]
+    x, y, z = p[..., 0], p[..., 1], p[..., 2] - _D[:, row]
+    return c * x + s * y - _A[:, row], ca * (c * y - s * x) + sa * z, sa * (s * x - c * y) + ca * z
+
+
+def _candidates(
+    targets: NDArray[np.float64], q_warm: NDArray[np.float64], config: FingerIKConfig
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Analytic candidate solutions within the limits and their fingertip errors.
+
+    Returns:
+        ``(q, error, planar_error)``: q (N, K, 2, 4, 4) for K sweep values, 2 elbow branches, 4 chains and
+        4 joints; the fingertip error (N, K, 2, 4), m; and the part of it that joints 1-3 of a finger can
+        still reduce (the error within the finger's plane of motion; the whole error for the thumb), m.
+    """
+    n = targets.shape[0]
+    sweep = np.empty((n, config.sweep_samples + _NEAR_WARM.size, 4))
+    sweep[:, : config.sweep_samples] = _sweep_grid(config.sweep_samples)
+    near = q_warm[:, None, _CHAINS, _SWEEP_JOINT] + _NEAR_WARM[:, None]
+    sweep[:, config.sweep_samples :] = np.clip(near, _LOWER[_CHAINS, _SWEEP_JOINT], _UPPER[_CHAINS, _SWEEP_JOINT])
+    q0 = sweep.copy()
+    q0[..., :3] = config.abduction
+    # Targets in DH frame 0 of each chain, then frame 1 (fingers: fixed abduction; thumb: swept joint 0).
+    local0 = np.einsum("cji,ncj->nci", _BASES[:, :3, :3], targets - _BASES[:, :3, 3])[:, None]
+    x1, y1, z1 = _next_frame(local0, q0 + _THETA[:, 0], 0)
+    # Joint 1: swept for the fingers; for the thumb it turns the flexion plane (normal = joint 2's axis, i.e.
+    # (-sin, cos, 0) of theta_1 in frame 1 as alpha_1 = -pi/2) through the target.
+    q1 = sweep
+    turn = _wrap_near(np.arctan2(y1[..., 3], x1[..., 3]) - _THETA[3, 1], _CENTRE[3, 1])
+    q1[..., 3] = np.clip(turn, _LOWER[3, 1], _UPPER[3, 1])
+    x, y, z = _next_frame(np.stack([x1, y1, z1], axis=-1), q1 + _THETA[:, 1], 1)
+    x, y, z = x[:, :, None], y[:, :, None], z[:, :, None]  # (N, K, 1, 4)
+    # Joints 2 and 3: a planar two-link arm in frame 2's x-y plane, both elbow branches.
+    a2, a3 = _A[:, 2], _A[:, 3]
+    cos3 = np.clip((x * x + y * y - a2 * a2 - a3 * a3) / (2 * a2 * a3), -1.0, 1.0)
+    theta3 = np.arccos(cos3) * _ELBOW  # (N, K, 2, 4)
+    theta2 = np.arctan2(y, x) - np.arctan2(a3 * np.sin(theta3), a2 + a3 * np.cos(theta3))
+    q = np.empty((n, sweep.shape[1], 2, 4, 4))
+    q[..., 0] = q0[:, :, None]
+    q[..., 1] = q1[:, :, None]
+    q[..., 2] = np.clip(_wrap_near(theta2 - _THETA[:, 2], _CENTRE[:, 2]), _LOWER[:, 2], _UPPER[:, 2])
+    q[..., 3] = np.clip(_wrap_near(theta3 - _THETA[:, 3], _CENTRE[:, 3]), _LOWER[:, 3], _UPPER[:, 3])
+    # Error of the clipped arm's tip, in frame 2.
+    theta2 = q[..., 2] + _THETA[:, 2]
+    theta23 = theta2 + q[..., 3] + _THETA[:, 3]
+    dx = a2 * np.cos(theta2) + a3 * np.cos(theta23) - x
+    dy = a2 * np.sin(theta2) + a3 * np.sin(theta23) - y
+    planar = dx * dx + dy * dy
+    error = np.sqrt(planar + z * z)
+    return q, error, np.where(_IS_THUMB, error, np.sqrt(planar))
+
+
+def _outside(value: NDArray[np.float64], lower: float, upper: float) -> NDArray[np.float64]:
+    return np.maximum(lower - value, 0.0) + np.maximum(value - upper, 0.0)
+
+
+def _tips(q: NDArray[np.float64], chain: NDArray[np.integer]) -> NDArray[np.float64]:
+    return frames_of_chains(q, chain)[..., 4, :3, 3]
+
+
+def _polish(
+    q: NDArray[np.float64], target: NDArray[np.float64], chain: NDArray[np.int64], config: FingerIKConfig
+) -> NDArray[np.float64]:
+    """Damped least squares with a trust region and an active set at the limits, rows of (M, 4) angles.
+
+    A step is kept only if it brings the fingertip closer, so the error never grows; the trust radius
+    (largest joint change per step) grows after a kept step and halves after a rejected one.
+    """
+    lower, upper = _LOWER[chain], _UPPER[chain]
+    free = np.ones_like(q, dtype=bool)
+    free[chain != Finger.THUMB, 0] = False
+    eye = np.eye(3) * config.damping**2
+    radius = np.full(q.shape[0], 0.25)
+    frames = frames_of_chains(q, chain)
+    error = target - frames[:, 4, :3, 3]
+    distance = np.einsum("mi,mi->m", error, error)
+    for _ in range(config.polish_iterations):
+        tip = frames[:, 4, :3, 3]
+        axes = frames[:, :4, :3, 2]
+        jac = np.cross(axes, tip[:, None, :] - frames[:, :4, :3, 3]).transpose(0, 2, 1)  # (M, 3, 4)
+        active = free.copy()
+        for _pass in range(2):
+            j = jac * active[:, None, :]
+            gram = j @ j.transpose(0, 2, 1) + eye
+            step = np.einsum("mji,mj->mi", j, np.linalg.solve(gram, error[..., None])[..., 0])
+            pushing_out = ((q <= lower + 1e-12) & (step < 0)) | ((q >= upper - 1e-12) & (step > 0))
+            if not (pushing_out & active).any():
+                break
+            active &= ~pushing_out
+        step *= active
+        largest = np.abs(step).max(axis=1)
+        step *= np.minimum(1.0, radius / np.maximum(largest, 1e-12))[:, None]
+        q_new = np.clip(q + step, lower, upper)
+        frames_new = frames_of_chains(q_new, chain)
+        error_new = target - frames_new[:, 4, :3, 3]
+        distance_new = np.einsum("mi,mi->m", error_new, error_new)
+        better = distance_new < distance
+        q = np.where(better[:, None], q_new, q)
+        frames = np.where(better[:, None, None, None], frames_new, frames)
+        error = np.where(better[:, None], error_new, error)
+        distance = np.where(better, distance_new, distance)
+        radius = np.where(better, np.minimum(2.0 * radius, 0.5), 0.5 * radius)
+        if (radius < 1e-5).all() or (largest < 1e-7).all():
+            break
+    return q
+
+
+def solve_fingertips(
+    targets: NDArray[np.floating],
+    q_warm: NDArray[np.floating] | None = None,
+    config: FingerIKConfig | None = None,
+) -> IKSolution:
+    """Joint angles that bring each fingertip centre as close as possible to its target.
+
+    Args:
+        targets: Fingertip targets in Allegro finger order (index, middle, ring, thumb), hand frame, m,
+            shape (4, 3) or (N, 4, 3).
+        q_warm: Previous solution (warm start and tie-break), rad, (16,) or (N, 16); default the home pose.
+            Its index/middle/ring joint 0 values are ignored (those are fixed by ``config.abduction``).
+        config: Solver settings; default :class:`FingerIKConfig`.
+
+    Returns:
+        :class:`IKSolution` with the batch shape of ``targets``.
+    """
+    config = config or FingerIKConfig()
+    targets = np.asarray(targets, dtype=np.float64)
+    if targets.shape[-2:] != (4, 3) or targets.ndim not in (2, 3):
+        raise ValueError(f"targets must have shape (4, 3) or (N, 4, 3), got {targets.shape}")
+    if not np.isfinite(targets).all():
+        raise ValueError("targets contain non-finite values")
+    single = targets.ndim == 2
+    batch = targets.reshape(-1, 4, 3)
+    n = batch.shape[0]
+    warm = home_pose() if q_warm is None else np.asarray(q_warm, dtype=np.float64)
+    warm = np.clip(np.broadcast_to(warm, (n, NUM_JOINTS)).reshape(n, 4, 4), _LOWER, _UPPER)
+    if not np.isfinite(warm).all():
+        raise ValueError("q_warm contains non-finite values")
+
+    candidates, error, planar = _candidates(batch, warm, config)  # (N, K, 2, 4, 4), (N, K, 2, 4)
+    candidates = candidates.reshape(n, -1, 4, 4)
+    change = candidates - warm[:, None]
+    score = error.reshape(n, -1, 4) + config.continuity_weight * np.einsum("nmcj,nmcj->nmc", change, change)
+    best = np.argmin(score, axis=1)  # (N, 4)
+    rows = np.arange(n)[:, None]
+    q = candidates[rows, best, _CHAINS]
+    best_error = error.reshape(n, -1, 4)[rows, best, _CHAINS]
+    best_planar = planar.reshape(n, -1, 4)[rows, best, _CHAINS]
+
+    bad_rows, bad_fingers = np.nonzero(best_planar > config.tolerance)
+    if bad_rows.size and config.polish_iterations:
+        polished = _polish(q[bad_rows, bad_fingers], batch[bad_rows, bad_fingers], bad_fingers, config)
+        q[bad_rows, bad_fingers] = polished
+        best_error[bad_rows, bad_fingers] = np.linalg.norm(
+            _tips(polished, bad_fingers) - batch[bad_rows, bad_fingers], axis=-1
+        )
+    q = q.reshape(n, NUM_JOINTS)
+    if single:
+        return IKSolution(q=q[0], error=best_error[0])
+    return IKSolution(q=q, error=best_error)
