@@ -8,9 +8,10 @@ Each finger is solved on its own, for a fingertip-centre target in the hand fram
 
 Both chains have one redundant joint for a position target. The solver is analytic per candidate: it sweeps
 the redundant joint (finger joint 1, thumb joint 0) over a grid plus a few values around its warm start,
-solves the rest in closed form (thumb joint 1 by turning the flexion plane through the target; the last two joints as a planar
-two-link arm, both elbow branches), clips every candidate to the joint limits and keeps the one with the
-smallest fingertip error (ties go to the one nearest the warm start, so consecutive frames stay continuous).
+solves the rest in closed form (thumb joint 1 by turning the flexion plane through the target; the last two
+joints as a planar two-link arm, both elbow branches), clips every candidate to the joint limits and keeps
+the one with the smallest fingertip error (ties go to the one nearest the warm start, so consecutive frames
+stay continuous).
 Only fingers whose best candidate misses by more than :attr:`FingerIKConfig.tolerance` (targets out of reach,
 or between grid values near the limits) are polished by damped least squares with an active set at the joint
 limits and a trust region (a step is kept only if it brings the tip closer), which moves to the closest

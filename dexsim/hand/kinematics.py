@@ -163,7 +163,7 @@ for _array in (_BASES, _THETA, _D, _A, _ALPHA):
 
 
 def stacked_dh() -> tuple[NDArray[np.float64], ...]:
-    """``(base, theta_offset, d, a, alpha)`` of the four chains stacked in Allegro order, shapes (4, 4, 4) and (4, 4)."""
+    """``(base, theta_offset, d, a, alpha)`` of the four chains in Allegro order, shapes (4, 4, 4), (4, 4)."""
     return _BASES, _THETA, _D, _A, _ALPHA
 
 
