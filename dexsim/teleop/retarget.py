@@ -1,0 +1,249 @@
+"""Human-to-Allegro retargeting (paper Sec. III, Fig. 3): three steps, then per-finger IK.
+
+a) :func:`align_to_robot` drops the little finger, rotates the human hand so that the plane through its wrist
+   and index/ring knuckles coincides with the robot's plane through the same points (and the in-plane
+   wrist-to-knuckles direction with the robot's), and translates it so that the middle-finger roots coincide.
+b) :func:`scale_fingers` moves each finger's root onto the Allegro finger's root and scales the finger by
+   eq. (1), :func:`finger_scale`::
+
+       s_f = (1 / n) * sum_{i=1..n} L_robot[f, i] / L_human[f, i]        (n = 3 segments per finger)
+
+   the mean ratio of robot to human segment lengths; human points become ``root_robot + s_f (p - root_human)``.
+c) :func:`shift_fingertips` moves the thumb tip ``thumb_shift`` towards the robot's wrist point and each
+   index/middle/ring tip ``finger_shift`` towards the hand plane (without crossing it).
+
+:class:`Retargeter` chains the steps with the IK of :mod:`dexsim.hand.ik`, warm-started from its last
+solution. Every position is in the robot hand frame (see :mod:`dexsim.hand.kinematics`), m.
+
+Finger correspondence (Allegro order): index, middle, ring from the human MCP (``*_PROXIMAL``) through
+PIP, DIP to the tip; thumb from the human CMC (``THUMB_METACARPAL``) through MCP, IP to the tip. Robot roots:
+the index/middle/ring knuckles (joint 1) and the thumb's joint-0 pivot (origin of body ``thumb_base``); robot
+segment lengths: 54 / 38.4 / 26.7 mm for the fingers; 63.8 mm (pivot to joint 2), 51.4, 42.3 mm for the thumb.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dexsim.hand.ik import FingerIKConfig, IKSolution, solve_fingertips
+from dexsim.hand.joints import Finger, home_pose
+from dexsim.hand.kinematics import FINGER_CHAINS, HAND_WRIST, chain_frames, flexion_root
+from dexsim.teleop.skeleton import HandFrame, HandJoint, PlausibilityLimits, validate_frame
+
+__all__ = [
+    "HUMAN_CHAINS",
+    "ROBOT_ROOTS",
+    "ROBOT_SEGMENTS",
+    "RetargetConfig",
+    "RetargetResult",
+    "Retargeter",
+    "align_to_robot",
+    "finger_scale",
+    "scale_fingers",
+    "shift_fingertips",
+    "hand_plane",
+]
+
+HUMAN_CHAINS: Final = np.array(
+    [
+        [HandJoint.INDEX_PROXIMAL, HandJoint.INDEX_INTERMEDIATE, HandJoint.INDEX_DISTAL, HandJoint.INDEX_TIP],
+        [HandJoint.MIDDLE_PROXIMAL, HandJoint.MIDDLE_INTERMEDIATE, HandJoint.MIDDLE_DISTAL, HandJoint.MIDDLE_TIP],
+        [HandJoint.RING_PROXIMAL, HandJoint.RING_INTERMEDIATE, HandJoint.RING_DISTAL, HandJoint.RING_TIP],
+        [HandJoint.THUMB_METACARPAL, HandJoint.THUMB_PROXIMAL, HandJoint.THUMB_DISTAL, HandJoint.THUMB_TIP],
+    ]
+)
+"""(4 fingers in Allegro order, 4 points root -> tip): OpenXR joints each Allegro finger follows."""
+
+
+def _robot_roots() -> NDArray[np.float64]:
+    roots = np.stack([flexion_root(f) for f in (Finger.INDEX, Finger.MIDDLE, Finger.RING)])
+    roots = np.vstack([roots, FINGER_CHAINS[Finger.THUMB].base[:3, 3]])
+    roots.setflags(write=False)
+    return roots
+
+
+def _robot_segments() -> NDArray[np.float64]:
+    frames = chain_frames(np.zeros((4, 4)))
+    origins = frames[:, :, :3, 3]  # (4, 5, 3)
+    segments = np.empty((4, 3))
+    segments[:3] = np.linalg.norm(np.diff(origins[:3, 1:], axis=1), axis=-1)  # joint 1 -> 2 -> 3 -> tip
+    thumb = np.vstack([_robot_roots()[3], origins[3, 2:]])  # pivot -> joint 2 -> joint 3 -> tip
+    segments[3] = np.linalg.norm(np.diff(thumb, axis=0), axis=-1)
+    segments.setflags(write=False)
+    return segments
+
+
+ROBOT_ROOTS: Final = _robot_roots()
+"""(4, 3) Allegro finger roots, hand frame, m: index/middle/ring knuckles, thumb joint-0 pivot."""
+ROBOT_SEGMENTS: Final = _robot_segments()
+"""(4, 3) Allegro segment lengths root -> tip, m (the L_robot of eq. (1))."""
+
+
+def hand_plane(
+    wrist: NDArray[np.floating], index_root: NDArray[np.floating], ring_root: NDArray[np.floating]
+) -> NDArray[np.float64]:
+    """Orthonormal frame (3, 3) of a hand, columns (palm normal, lateral, wrist-to-knuckles).
+
+    The palm normal is ``(index - wrist) x (ring - wrist)`` normalised: for a right hand it points out of the
+    palm (the robot's +x). The third column is the in-plane direction from the wrist to the midpoint of the
+    knuckles; the second completes a right-handed frame (towards the index side).
+    """
+    a = np.asarray(index_root, dtype=np.float64) - wrist
+    b = np.asarray(ring_root, dtype=np.float64) - wrist
+    normal = np.cross(a, b)
+    normal /= np.linalg.norm(normal)
+    along = 0.5 * (a + b)
+    along -= normal * (along @ normal)
+    along /= np.linalg.norm(along)
+    return np.stack([normal, np.cross(along, normal), along], axis=1)
+
+
+_ROBOT_PLANE: Final = hand_plane(HAND_WRIST, ROBOT_ROOTS[Finger.INDEX], ROBOT_ROOTS[Finger.RING])
+_ROBOT_NORMAL: Final = _ROBOT_PLANE[:, 0].copy()
+
+
+def align_to_robot(positions: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Step a: the human right hand moved onto the robot hand, little finger dropped.
+
+    Args:
+        positions: (26, 3) human joint positions (OpenXR order), any right-handed tracking frame, m.
+
+    Returns:
+        (4, 4, 3) finger chains in Allegro order (:data:`HUMAN_CHAINS`), rotated so the human
+        wrist/index-knuckle/ring-knuckle plane matches the robot's and translated so the middle-finger roots
+        coincide, robot hand frame, m.
+    """
+    p = np.asarray(positions, dtype=np.float64)
+    human = hand_plane(p[HandJoint.WRIST], p[HandJoint.INDEX_PROXIMAL], p[HandJoint.RING_PROXIMAL])
+    rotation = _ROBOT_PLANE @ human.T
+    chains = p[HUMAN_CHAINS]
+    return (chains - p[HandJoint.MIDDLE_PROXIMAL]) @ rotation.T + ROBOT_ROOTS[Finger.MIDDLE]
+
+
+def finger_scale(chains: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Eq. (1): per finger, the mean over its n = 3 segments of robot length / human length, (4,)."""
+    human = np.linalg.norm(np.diff(np.asarray(chains, dtype=np.float64), axis=-2), axis=-1)  # (4, 3)
+    return np.mean(ROBOT_SEGMENTS / human, axis=-1)
+
+
+def scale_fingers(chains: NDArray[np.floating]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Step b: each finger's root onto the robot's, its segments scaled by :func:`finger_scale`.
+
+    Args:
+        chains: (4, 4, 3) aligned finger chains from :func:`align_to_robot`, m.
+
+    Returns:
+        ``(scaled chains (4, 4, 3), scale factors (4,))``.
+    """
+    chains = np.asarray(chains, dtype=np.float64)
+    scale = finger_scale(chains)
+    scaled = ROBOT_ROOTS[:, None] + scale[:, None, None] * (chains - chains[:, :1])
+    return scaled, scale
+
+
+def shift_fingertips(tips: NDArray[np.floating], thumb_shift: float, finger_shift: float) -> NDArray[np.float64]:
+    """Step c: thumb tip towards the robot wrist, index/middle/ring tips towards the hand plane.
+
+    Args:
+        tips: (4, 3) fingertip positions in Allegro order, robot hand frame, m.
+        thumb_shift: Distance the thumb tip moves towards :data:`~dexsim.hand.kinematics.HAND_WRIST`, m.
+        finger_shift: Distance the other tips move towards the plane through the robot's wrist and
+            index/ring knuckles, m; a tip closer to the plane than that ends on the plane.
+    """
+    tips = np.array(tips, dtype=np.float64)
+    to_wrist = HAND_WRIST - tips[Finger.THUMB]
+    length = np.linalg.norm(to_wrist)
+    if length > 0:
+        tips[Finger.THUMB] += to_wrist * (min(thumb_shift, length) / length)
+    height = (tips[:3] - HAND_WRIST) @ _ROBOT_NORMAL
+    tips[:3] -= (np.sign(height) * np.minimum(np.abs(height), finger_shift))[:, None] * _ROBOT_NORMAL
+    return tips
+
+
+@dataclass(frozen=True)
+class RetargetConfig:
+    """Settings of :class:`Retargeter`.
+
+    Attributes:
+        thumb_shift: Step c i), m towards the wrist. Default 60 mm: the scaled human thumb tip lies above
+            the Allegro thumb's workspace (which ends 20 mm above the knuckles); with 60 mm the synthetic
+            open/close, pinch and twist streams stay inside it (mean thumb IK error 45 mm -> 0.1 mm).
+        finger_shift: Step c ii), m towards the hand plane. Default 20 mm: a fist closed to 90 % then
+            closes the Allegro fingers as far as a full fist does (docs/retargeting.md has the sweep).
+        ik: The per-finger IK settings (fixed abduction etc.).
+        limits: Frame plausibility limits.
+    """
+
+    thumb_shift: float = 0.06
+    finger_shift: float = 0.020
+    ik: FingerIKConfig = field(default_factory=FingerIKConfig)
+    limits: PlausibilityLimits = field(default_factory=PlausibilityLimits)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.thumb_shift <= 0.1:
+            raise ValueError(f"thumb_shift must be in [0, 0.1] m, got {self.thumb_shift}")
+        if not 0.0 <= self.finger_shift <= 0.08:
+            raise ValueError(f"finger_shift must be in [0, 0.08] m, got {self.finger_shift}")
+
+
+@dataclass(frozen=True)
+class RetargetResult:
+    """One retargeted frame.
+
+    Attributes:
+        joint_targets: (16,) joint targets in Allegro order, rad, within the joint limits.
+        fingertip_targets: (4, 3) retargeted fingertip positions after step c, robot hand frame, m.
+        fingertip_error: (4,) distance from the IK solution's fingertips to those targets, m.
+        scale: (4,) eq. (1) factors used.
+    """
+
+    joint_targets: NDArray[np.float64]
+    fingertip_targets: NDArray[np.float64]
+    fingertip_error: NDArray[np.float64]
+    scale: NDArray[np.float64]
+
+
+def retarget_fingertips(positions: NDArray[np.floating], config: RetargetConfig) -> tuple[NDArray, NDArray]:
+    """Steps a-c on one validated skeleton: ``(fingertip targets (4, 3), scale factors (4,))``."""
+    scaled, scale = scale_fingers(align_to_robot(positions))
+    return shift_fingertips(scaled[:, -1], config.thumb_shift, config.finger_shift), scale
+
+
+class Retargeter:
+    """Human right-hand frames to Allegro joint targets, warm-started from the previous frame.
+
+    Args:
+        config: Retargeting settings.
+    """
+
+    def __init__(self, config: RetargetConfig | None = None) -> None:
+        self.config = config or RetargetConfig()
+        self._q = home_pose().copy()
+
+    @property
+    def last_targets(self) -> NDArray[np.float64]:
+        """The most recent joint targets (the home pose before the first frame), rad."""
+        return self._q.copy()
+
+    def reset(self, q: NDArray[np.floating] | None = None) -> None:
+        """Forget the warm start; continue from ``q`` (default the home pose)."""
+        self._q = (home_pose() if q is None else np.asarray(q, dtype=np.float64)).copy()
+
+    def __call__(self, frame: HandFrame) -> RetargetResult:
+        """Retarget one right-hand frame.
+
+        Raises:
+            FrameRejected: The frame is not a plausible hand (reasons attached); the warm start is kept.
+            ValueError: ``frame`` is a left hand.
+        """
+        if frame.handedness != "right":
+            raise ValueError("the robot is driven by the right hand; got a left-hand frame")
+        validate_frame(frame, self.config.limits)
+        tips, scale = retarget_fingertips(frame.positions, self.config)
+        solution: IKSolution = solve_fingertips(tips, self._q, self.config.ik)
+        self._q = solution.q
+        return RetargetResult(solution.q.copy(), tips, solution.error, scale)

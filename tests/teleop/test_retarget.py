@@ -1,0 +1,132 @@
+"""Retargeting steps a-c on hands with known answers, and the whole retargeter."""
+
+import numpy as np
+import pytest
+
+from dexsim.hand import Finger, lower_limits, upper_limits
+from dexsim.hand.kinematics import HAND_WRIST
+from dexsim.teleop.retarget import (
+    HUMAN_CHAINS,
+    ROBOT_ROOTS,
+    ROBOT_SEGMENTS,
+    RetargetConfig,
+    Retargeter,
+    align_to_robot,
+    finger_scale,
+    hand_plane,
+    scale_fingers,
+    shift_fingertips,
+)
+from dexsim.teleop.skeleton import FrameRejected, HandFrame, HandJoint
+from dexsim.teleop.synthetic import POSES, interpolate, random_rotation, synthetic_frame
+
+
+def _robot_shaped_skeleton(rng):
+    """A skeleton whose wrist and knuckles are the robot's, with random finger points; robot frame."""
+    p = rng.uniform(-0.05, 0.15, (26, 3))
+    p[HandJoint.WRIST] = HAND_WRIST
+    p[HandJoint.INDEX_PROXIMAL] = ROBOT_ROOTS[Finger.INDEX]
+    p[HandJoint.MIDDLE_PROXIMAL] = ROBOT_ROOTS[Finger.MIDDLE]
+    p[HandJoint.RING_PROXIMAL] = ROBOT_ROOTS[Finger.RING]
+    return p
+
+
+def test_step_a_undoes_any_rigid_motion_of_a_robot_shaped_hand():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        p = _robot_shaped_skeleton(rng)
+        rotation, shift = random_rotation(rng), rng.uniform(-1, 1, 3)
+        aligned = align_to_robot(p @ rotation.T + shift)
+        np.testing.assert_allclose(aligned, p[HUMAN_CHAINS], atol=1e-12)
+
+
+def test_step_a_aligns_planes_and_middle_roots_and_drops_the_little_finger():
+    rng = np.random.default_rng(1)
+    frame = synthetic_frame("relaxed", rotation=random_rotation(rng), translation=(0.3, -0.2, 1.1))
+    aligned = align_to_robot(frame.positions)
+    assert aligned.shape == (4, 4, 3)  # index, middle, ring, thumb; no little finger
+    np.testing.assert_allclose(aligned[Finger.MIDDLE, 0], ROBOT_ROOTS[Finger.MIDDLE], atol=1e-12)
+    # The rotation that step a applied (recovered from the points by Kabsch) maps the human's plane frame
+    # (palm normal, lateral, wrist-to-knuckles) onto the robot's.
+    source = frame.positions[HUMAN_CHAINS].reshape(-1, 3)
+    target = aligned.reshape(-1, 3)
+    u, _, vt = np.linalg.svd((source - source.mean(0)).T @ (target - target.mean(0)))
+    rotation = vt.T @ np.diag([1.0, 1.0, np.linalg.det(vt.T @ u.T)]) @ u.T
+    p = frame.positions
+    human = hand_plane(p[HandJoint.WRIST], p[HandJoint.INDEX_PROXIMAL], p[HandJoint.RING_PROXIMAL])
+    robot = hand_plane(HAND_WRIST, ROBOT_ROOTS[Finger.INDEX], ROBOT_ROOTS[Finger.RING])
+    np.testing.assert_allclose(rotation @ human, robot, atol=1e-9)
+    # Distances within the hand are preserved (a rigid motion).
+    np.testing.assert_allclose(
+        np.linalg.norm(aligned[Finger.INDEX, 3] - aligned[Finger.THUMB, 3]),
+        np.linalg.norm(frame.positions[HandJoint.INDEX_TIP] - frame.positions[HandJoint.THUMB_TIP]),
+    )
+
+
+def test_eq1_scale_is_the_mean_ratio_of_segment_lengths():
+    chains = np.zeros((4, 4, 3))
+    ratios = np.array([[1.0, 2.0, 3.0], [2.0, 2.0, 2.0], [0.5, 1.0, 1.5], [1.0, 1.0, 4.0]])
+    human_lengths = ROBOT_SEGMENTS / ratios
+    chains[:, 1:, 2] = np.cumsum(human_lengths, axis=1)  # straight fingers along z
+    np.testing.assert_allclose(finger_scale(chains), [2.0, 2.0, 1.0, 2.0])
+
+
+def test_step_b_moves_roots_and_scales_each_finger():
+    rng = np.random.default_rng(2)
+    chains = rng.uniform(-0.1, 0.1, (4, 4, 3))
+    scaled, scale = scale_fingers(chains)
+    np.testing.assert_allclose(scaled[:, 0], ROBOT_ROOTS)
+    np.testing.assert_allclose(scaled - scaled[:, :1], scale[:, None, None] * (chains - chains[:, :1]))
+
+
+def test_step_c_shifts():
+    tips = np.array([[0.05, 0.04, 0.05], [0.005, 0.0, 0.12], [-0.03, -0.04, 0.1], [0.06, 0.05, 0.05]])
+    shifted = shift_fingertips(tips, thumb_shift=0.02, finger_shift=0.01)
+    # Thumb: 2 cm straight towards the wrist point.
+    before, after = np.linalg.norm(tips[3] - HAND_WRIST), np.linalg.norm(shifted[3] - HAND_WRIST)
+    assert before - after == pytest.approx(0.02)
+    np.testing.assert_allclose(np.cross(shifted[3] - HAND_WRIST, tips[3] - HAND_WRIST), 0.0, atol=1e-12)
+    normal = hand_plane(HAND_WRIST, ROBOT_ROOTS[Finger.INDEX], ROBOT_ROOTS[Finger.RING])[:, 0]
+    height = (tips[:3] - HAND_WRIST) @ normal
+    new_height = (shifted[:3] - HAND_WRIST) @ normal
+    np.testing.assert_allclose(new_height, [height[0] - 0.01, 0.0, height[2] + 0.01], atol=1e-12)
+    # Only the normal component changes.
+    np.testing.assert_allclose(np.cross(shifted[:3] - tips[:3], normal), 0.0, atol=1e-12)
+
+
+def test_retargeter_is_invariant_to_hand_size_and_placement():
+    rng = np.random.default_rng(3)
+    results = [
+        Retargeter()(synthetic_frame("pinch", scale, rotation=random_rotation(rng), translation=rng.normal(size=3)))
+        for scale in (0.8, 1.0, 1.25)
+    ]
+    for result in results[1:]:
+        np.testing.assert_allclose(result.joint_targets, results[0].joint_targets, atol=1e-9)
+        np.testing.assert_allclose(result.fingertip_targets, results[0].fingertip_targets, atol=1e-9)
+
+
+def test_open_hand_stretches_and_fist_closes_the_robot_fingers():
+    retargeter = Retargeter()
+    open_q = retargeter(synthetic_frame("open")).joint_targets
+    closed_q = retargeter(synthetic_frame(interpolate(POSES["open"], POSES["fist"], 0.9))).joint_targets
+    flexion = np.r_[1:4, 5:8, 9:12]
+    assert (np.abs(open_q[flexion].reshape(3, 3).sum(axis=1)) < 0.5).all()  # rad of total curl per finger
+    closure = closed_q[flexion].reshape(3, 3).sum(axis=1) / upper_limits()[1:4].sum()
+    assert (closure > 0.9).all()
+    for q in (open_q, closed_q):
+        assert ((q >= lower_limits()) & (q <= upper_limits())).all()
+    np.testing.assert_array_equal(open_q[[0, 4, 8]], 0.0)
+
+
+def test_retargeter_rejects_bad_frames_and_keeps_its_warm_start():
+    retargeter = Retargeter(RetargetConfig(finger_shift=0.01))
+    good = retargeter(synthetic_frame("relaxed"))
+    broken = synthetic_frame("relaxed").positions.copy()
+    broken[HandJoint.RING_TIP] = np.nan
+    with pytest.raises(FrameRejected, match="ring_tip"):
+        retargeter(HandFrame(broken))
+    np.testing.assert_array_equal(retargeter.last_targets, good.joint_targets)
+    with pytest.raises(ValueError, match="left"):
+        retargeter(synthetic_frame("relaxed", handedness="left"))
+    with pytest.raises(ValueError, match="thumb_shift"):
+        RetargetConfig(thumb_shift=-0.01)
