@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from dexsim.hand.ik import FingerIKConfig, IKSolution, solve_fingertips
 from dexsim.hand.joints import Finger, home_pose
 from dexsim.hand.kinematics import FINGER_CHAINS, HAND_WRIST, chain_frames, flexion_root
-from dexsim.teleop.skeleton import HandFrame, HandJoint, PlausibilityLimits, validate_frame
+from dexsim.teleop.skeleton import HandFrame, HandJoint, PlausibilityLimits, cross3, validate_frame
 
 __all__ = [
     "HUMAN_CHAINS",
@@ -94,12 +94,14 @@ def hand_plane(
     """
     a = np.asarray(index_root, dtype=np.float64) - wrist
     b = np.asarray(ring_root, dtype=np.float64) - wrist
-    normal = np.cross(a, b)
-    normal /= np.linalg.norm(normal)
+    normal = cross3(a, b)
+    normal /= np.sqrt(normal @ normal)
     along = 0.5 * (a + b)
     along -= normal * (along @ normal)
-    along /= np.linalg.norm(along)
-    return np.stack([normal, np.cross(along, normal), along], axis=1)
+    along /= np.sqrt(along @ along)
+    frame = np.empty((3, 3))
+    frame[:, 0], frame[:, 1], frame[:, 2] = normal, cross3(along, normal), along
+    return frame
 
 
 _ROBOT_PLANE: Final = hand_plane(HAND_WRIST, ROBOT_ROOTS[Finger.INDEX], ROBOT_ROOTS[Finger.RING])
@@ -126,8 +128,10 @@ def align_to_robot(positions: NDArray[np.floating]) -> NDArray[np.float64]:
 
 def finger_scale(chains: NDArray[np.floating]) -> NDArray[np.float64]:
     """Eq. (1): per finger, the mean over its n = 3 segments of robot length / human length, (4,)."""
-    human = np.linalg.norm(np.diff(np.asarray(chains, dtype=np.float64), axis=-2), axis=-1)  # (4, 3)
-    return np.mean(ROBOT_SEGMENTS / human, axis=-1)
+    chains = np.asarray(chains, dtype=np.float64)
+    segments = chains[..., 1:, :] - chains[..., :-1, :]
+    human = np.sqrt(np.einsum("...i,...i->...", segments, segments))  # (4, 3)
+    return (ROBOT_SEGMENTS / human).sum(axis=-1) / ROBOT_SEGMENTS.shape[-1]
 
 
 def scale_fingers(chains: NDArray[np.floating]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -156,7 +160,7 @@ def shift_fingertips(tips: NDArray[np.floating], thumb_shift: float, finger_shif
     """
     tips = np.array(tips, dtype=np.float64)
     to_wrist = HAND_WRIST - tips[Finger.THUMB]
-    length = np.linalg.norm(to_wrist)
+    length = float(np.sqrt(to_wrist @ to_wrist))
     if length > 0:
         tips[Finger.THUMB] += to_wrist * (min(thumb_shift, length) / length)
     height = (tips[:3] - HAND_WRIST) @ _ROBOT_NORMAL

@@ -34,6 +34,7 @@ __all__ = [
     "parse_hand_array",
     "frame_problems",
     "validate_frame",
+    "cross3",
 ]
 
 
@@ -199,15 +200,20 @@ def parse_hand_array(
     return HandFrame(positions, float(timestamp), handedness, orientations)
 
 
-def _bones() -> list[tuple[HandJoint, HandJoint]]:
-    bones = []
+def _bones() -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    starts, ends = [], []
     for joints in DIGIT_JOINTS.values():
-        bones.append((HandJoint.WRIST, joints[0]))
-        bones.extend(zip(joints[:-1], joints[1:], strict=True))
-    return bones
+        chain = (HandJoint.WRIST, *joints)
+        starts += chain[:-1]
+        ends += chain[1:]
+    return np.array(starts), np.array(ends)
 
 
-_BONES: Final = _bones()
+_BONE_START, _BONE_END = _bones()
+
+
+def _norm(v: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.sqrt(np.einsum("...i,...i->...", v, v))
 
 
 def frame_problems(frame: HandFrame, limits: PlausibilityLimits | None = None) -> list[str]:
@@ -215,20 +221,21 @@ def frame_problems(frame: HandFrame, limits: PlausibilityLimits | None = None) -
     limits = limits or PlausibilityLimits()
     p = frame.positions
     problems: list[str] = []
-    missing = np.isnan(p).any(axis=1)
-    if missing.any():
-        names = ", ".join(HandJoint(i).name.lower() for i in np.flatnonzero(missing))
-        problems.append(f"missing joints (NaN): {names}")
-    infinite = np.isinf(p).any(axis=1)
-    if infinite.any():
-        names = ", ".join(HandJoint(i).name.lower() for i in np.flatnonzero(infinite))
-        problems.append(f"infinite coordinates at joints: {names}")
+    if not np.isfinite(p).all():
+        missing = np.isnan(p).any(axis=1)
+        if missing.any():
+            names = ", ".join(HandJoint(i).name.lower() for i in np.flatnonzero(missing))
+            problems.append(f"missing joints (NaN): {names}")
+        infinite = np.isinf(p).any(axis=1)
+        if infinite.any():
+            names = ", ".join(HandJoint(i).name.lower() for i in np.flatnonzero(infinite))
+            problems.append(f"infinite coordinates at joints: {names}")
     if frame.orientations is not None and not np.isfinite(frame.orientations).all():
         problems.append("orientations contain NaN/inf")
     if problems:
         return problems
     wrist = p[HandJoint.WRIST]
-    length = float(np.linalg.norm(p[HandJoint.MIDDLE_PROXIMAL] - wrist))
+    length = float(_norm(p[HandJoint.MIDDLE_PROXIMAL] - wrist))
     low, high = limits.hand_length
     if not low <= length <= high:
         problems.append(
@@ -236,20 +243,25 @@ def frame_problems(frame: HandFrame, limits: PlausibilityLimits | None = None) -
             f"allowed {low * 1000:.0f}-{high * 1000:.0f} mm"
         )
     low, high = limits.bone_length
-    for a, b in _BONES:
-        bone = float(np.linalg.norm(p[b] - p[a]))
-        if not low <= bone <= high:
-            problems.append(
-                f"implausible bone {a.name.lower()}->{b.name.lower()}: {bone * 1000:.1f} mm, "
-                f"allowed {low * 1000:.0f}-{high * 1000:.0f} mm"
-            )
-    palm = float(np.linalg.norm(p[HandJoint.PALM] - wrist))
+    bones = _norm(p[_BONE_END] - p[_BONE_START])
+    for i in np.flatnonzero((bones < low) | (bones > high)):
+        a, b = HandJoint(_BONE_START[i]).name.lower(), HandJoint(_BONE_END[i]).name.lower()
+        problems.append(
+            f"implausible bone {a}->{b}: {bones[i] * 1000:.1f} mm, allowed {low * 1000:.0f}-{high * 1000:.0f} mm"
+        )
+    palm = float(_norm(p[HandJoint.PALM] - wrist))
     if palm > limits.palm_from_wrist:
         problems.append(f"palm {palm * 1000:.1f} mm from the wrist (max {limits.palm_from_wrist * 1000:.0f} mm)")
-    area = 0.5 * np.linalg.norm(np.cross(p[HandJoint.INDEX_PROXIMAL] - wrist, p[HandJoint.RING_PROXIMAL] - wrist))
+    a, b = p[HandJoint.INDEX_PROXIMAL] - wrist, p[HandJoint.RING_PROXIMAL] - wrist
+    area = 0.5 * float(_norm(cross3(a, b)))
     if area < limits.min_palm_area:
         problems.append(f"degenerate palm: wrist and index/ring knuckles span {area * 1e4:.2f} cm^2")
     return problems
+
+
+def cross3(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Cross product of two 3-vectors (cheaper than ``np.cross`` for single vectors)."""
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
 
 
 def validate_frame(frame: HandFrame, limits: PlausibilityLimits | None = None) -> HandFrame:
