@@ -38,14 +38,18 @@ _UPPER = upper_limits().reshape(4, 4)
 _BASES, _THETA, _D, _A, _ALPHA = stacked_dh()
 _CHAINS = np.arange(4)
 _FINGERS = np.array([Finger.INDEX, Finger.MIDDLE, Finger.RING])
-_IS_THUMB = _CHAINS == Finger.THUMB
-_COS_ALPHA, _SIN_ALPHA = np.cos(_ALPHA), np.sin(_ALPHA)
+_ROW_CONSTANTS = [(np.cos(_ALPHA[:, r]), np.sin(_ALPHA[:, r]), _D[:, r], _A[:, r]) for r in range(4)]
+_ARM_SQUARES = _A[:, 2] ** 2 + _A[:, 3] ** 2
+_ARM_INVERSE = 1.0 / (2.0 * _A[:, 2] * _A[:, 3])
 _CENTRE = 0.5 * (_LOWER + _UPPER)
 _ELBOW = np.array([1.0, -1.0])[:, None]
 _SWEEP_JOINT = np.array([1, 1, 1, 0])
 """The redundant joint swept per chain: joint 1 of the fingers, joint 0 of the thumb."""
+_SWEEP_LOWER, _SWEEP_UPPER = _LOWER[_CHAINS, _SWEEP_JOINT], _UPPER[_CHAINS, _SWEEP_JOINT]
 _NEAR_WARM = np.array([0.0, -0.01, 0.01, -0.04, 0.04, -0.12, 0.12])
 """Values of the redundant joint tried around its warm-start value, rad (continuity between frames)."""
+_REFINE = np.linspace(-1.0, 1.0, 11)
+"""Refinement sweep around the best value, in grid steps."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -74,7 +78,7 @@ class FingerIKConfig:
     abduction: tuple[float, float, float] = (0.0, 0.0, 0.0)
     sweep_samples: int = 16
     tolerance: float = 1e-5
-    polish_iterations: int = 12
+    polish_iterations: int = 6
     damping: float = 2e-3
     continuity_weight: float = 1e-5
 
@@ -118,19 +122,29 @@ def _wrap_near(angle: NDArray[np.float64], centre: NDArray[np.float64]) -> NDArr
 
 
 def _next_frame(
-    p: NDArray[np.float64], theta: NDArray[np.float64], row: int
+    x: NDArray[np.float64], y: NDArray[np.float64], z: NDArray[np.float64], theta: NDArray[np.float64], row: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Coordinates in DH frame ``row + 1`` of points ``p`` (..., 4 chains, 3) given in frame ``row``."""
+    """Coordinates in DH frame ``row + 1`` of points (x, y, z) (..., 4 chains) given in frame ``row``."""
     c, s = np.cos(theta), np.sin(theta)
-    ca, sa = _COS_ALPHA[:, row], _SIN_ALPHA[:, row]
-    x, y, z = p[..., 0], p[..., 1], p[..., 2] - _D[:, row]
-    return c * x + s * y - _A[:, row], ca * (c * y - s * x) + sa * z, sa * (s * x - c * y) + ca * z
+    ca, sa, d, a = _ROW_CONSTANTS[row]
+    z = z - d
+    along, across = c * x + s * y, c * y - s * x
+    return along - a, ca * across + sa * z, ca * z - sa * across
+
+
+def _clip(value: NDArray[np.float64], lower: NDArray[np.float64], upper: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.minimum(np.maximum(value, lower), upper)
 
 
 def _candidates(
-    targets: NDArray[np.float64], q_warm: NDArray[np.float64], config: FingerIKConfig
+    targets: NDArray[np.float64], sweep: NDArray[np.float64], config: FingerIKConfig
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Analytic candidate solutions within the limits and their fingertip errors.
+
+    Args:
+        targets: (N, 4, 3) fingertip targets, hand frame, m.
+        sweep: (N, K, 4) values of each chain's redundant joint to try, within its limits, rad.
+        config: Solver settings.
 
     Returns:
         ``(q, error, planar_error)``: q (N, K, 2, 4, 4) for K sweep values, 2 elbow branches, 4 chains and
@@ -138,32 +152,30 @@ def _candidates(
         still reduce (the error within the finger's plane of motion; the whole error for the thumb), m.
     """
     n = targets.shape[0]
-    sweep = np.empty((n, config.sweep_samples + _NEAR_WARM.size, 4))
-    sweep[:, : config.sweep_samples] = _sweep_grid(config.sweep_samples)
-    near = q_warm[:, None, _CHAINS, _SWEEP_JOINT] + _NEAR_WARM[:, None]
-    sweep[:, config.sweep_samples :] = np.clip(near, _LOWER[_CHAINS, _SWEEP_JOINT], _UPPER[_CHAINS, _SWEEP_JOINT])
+    q = np.empty((n, sweep.shape[1], 2, 4, 4))
     q0 = sweep.copy()
     q0[..., :3] = config.abduction
     # Targets in DH frame 0 of each chain, then frame 1 (fingers: fixed abduction; thumb: swept joint 0).
     local0 = np.einsum("cji,ncj->nci", _BASES[:, :3, :3], targets - _BASES[:, :3, 3])[:, None]
-    x1, y1, z1 = _next_frame(local0, q0 + _THETA[:, 0], 0)
+    x1, y1, z1 = _next_frame(local0[..., 0], local0[..., 1], local0[..., 2], q0 + _THETA[:, 0], 0)
     # Joint 1: swept for the fingers; for the thumb it turns the flexion plane (normal = joint 2's axis, i.e.
     # (-sin, cos, 0) of theta_1 in frame 1 as alpha_1 = -pi/2) through the target.
-    q1 = sweep
+    q1 = sweep.copy()
     turn = _wrap_near(np.arctan2(y1[..., 3], x1[..., 3]) - _THETA[3, 1], _CENTRE[3, 1])
-    q1[..., 3] = np.clip(turn, _LOWER[3, 1], _UPPER[3, 1])
-    x, y, z = _next_frame(np.stack([x1, y1, z1], axis=-1), q1 + _THETA[:, 1], 1)
+    q1[..., 3] = _clip(turn, _LOWER[3, 1], _UPPER[3, 1])
+    x, y, z = _next_frame(x1, y1, z1, q1 + _THETA[:, 1], 1)
     x, y, z = x[:, :, None], y[:, :, None], z[:, :, None]  # (N, K, 1, 4)
-    # Joints 2 and 3: a planar two-link arm in frame 2's x-y plane, both elbow branches.
+    # Joints 2 and 3: a planar two-link arm in frame 2's x-y plane, both elbow branches. The ranges of joints
+    # 2 and 3 lie within the branch of arctan2 / arccos plus their offsets; joint 2 still needs wrapping as a
+    # difference of two arctan2.
     a2, a3 = _A[:, 2], _A[:, 3]
-    cos3 = np.clip((x * x + y * y - a2 * a2 - a3 * a3) / (2 * a2 * a3), -1.0, 1.0)
+    cos3 = _clip((x * x + y * y - _ARM_SQUARES) * _ARM_INVERSE, -1.0, 1.0)
     theta3 = np.arccos(cos3) * _ELBOW  # (N, K, 2, 4)
     theta2 = np.arctan2(y, x) - np.arctan2(a3 * np.sin(theta3), a2 + a3 * np.cos(theta3))
-    q = np.empty((n, sweep.shape[1], 2, 4, 4))
     q[..., 0] = q0[:, :, None]
     q[..., 1] = q1[:, :, None]
-    q[..., 2] = np.clip(_wrap_near(theta2 - _THETA[:, 2], _CENTRE[:, 2]), _LOWER[:, 2], _UPPER[:, 2])
-    q[..., 3] = np.clip(_wrap_near(theta3 - _THETA[:, 3], _CENTRE[:, 3]), _LOWER[:, 3], _UPPER[:, 3])
+    q[..., 2] = _clip(_wrap_near(theta2 - _THETA[:, 2], _CENTRE[:, 2]), _LOWER[:, 2], _UPPER[:, 2])
+    q[..., 3] = _clip(theta3 - _THETA[:, 3], _LOWER[:, 3], _UPPER[:, 3])
     # Error of the clipped arm's tip, in frame 2.
     theta2 = q[..., 2] + _THETA[:, 2]
     theta23 = theta2 + q[..., 3] + _THETA[:, 3]
@@ -171,11 +183,28 @@ def _candidates(
     dy = a2 * np.sin(theta2) + a3 * np.sin(theta23) - y
     planar = dx * dx + dy * dy
     error = np.sqrt(planar + z * z)
-    return q, error, np.where(_IS_THUMB, error, np.sqrt(planar))
+    planar = np.sqrt(planar, out=planar)
+    planar[..., 3] = error[..., 3]
+    return q, error, planar
 
 
-def _outside(value: NDArray[np.float64], lower: float, upper: float) -> NDArray[np.float64]:
-    return np.maximum(lower - value, 0.0) + np.maximum(value - upper, 0.0)
+def _best_candidates(
+    targets: NDArray[np.float64], sweep: NDArray[np.float64], warm: NDArray[np.float64], config: FingerIKConfig
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Per chain the best of :func:`_candidates`: q (N, 4, 4), error, planar error and score (N, 4)."""
+    n = targets.shape[0]
+    candidates, error, planar = _candidates(targets, sweep, config)
+    candidates = candidates.reshape(n, -1, 4, 4)
+    change = candidates - warm[:, None]
+    score = error.reshape(n, -1, 4) + config.continuity_weight * np.einsum("nmcj,nmcj->nmc", change, change)
+    best = np.argmin(score, axis=1)  # (N, 4)
+    rows = np.arange(n)[:, None]
+    return (
+        candidates[rows, best, _CHAINS],
+        error.reshape(n, -1, 4)[rows, best, _CHAINS],
+        planar.reshape(n, -1, 4)[rows, best, _CHAINS],
+        score[rows, best, _CHAINS],
+    )
 
 
 def _tips(q: NDArray[np.float64], chain: NDArray[np.integer]) -> NDArray[np.float64]:
@@ -256,19 +285,30 @@ def solve_fingertips(
     batch = targets.reshape(-1, 4, 3)
     n = batch.shape[0]
     warm = home_pose() if q_warm is None else np.asarray(q_warm, dtype=np.float64)
-    warm = np.clip(np.broadcast_to(warm, (n, NUM_JOINTS)).reshape(n, 4, 4), _LOWER, _UPPER)
-    if not np.isfinite(warm).all():
-        raise ValueError("q_warm contains non-finite values")
+    if warm.shape[-1:] != (NUM_JOINTS,) or not np.isfinite(warm).all():
+        raise ValueError(f"q_warm must be finite with 16 joints per row, got shape {warm.shape}")
+    warm = _clip(warm.reshape(-1, 4, 4), _LOWER, _UPPER)
+    if warm.shape[0] != n:
+        warm = np.broadcast_to(warm, (n, 4, 4))
 
-    candidates, error, planar = _candidates(batch, warm, config)  # (N, K, 2, 4, 4), (N, K, 2, 4)
-    candidates = candidates.reshape(n, -1, 4, 4)
-    change = candidates - warm[:, None]
-    score = error.reshape(n, -1, 4) + config.continuity_weight * np.einsum("nmcj,nmcj->nmc", change, change)
-    best = np.argmin(score, axis=1)  # (N, 4)
-    rows = np.arange(n)[:, None]
-    q = candidates[rows, best, _CHAINS]
-    best_error = error.reshape(n, -1, 4)[rows, best, _CHAINS]
-    best_planar = planar.reshape(n, -1, 4)[rows, best, _CHAINS]
+    samples = config.sweep_samples
+    sweep = np.empty((n, samples + _NEAR_WARM.size, 4))
+    sweep[:, :samples] = _sweep_grid(samples)
+    sweep[:, samples:] = _clip(warm[:, None, _CHAINS, _SWEEP_JOINT] + _NEAR_WARM[:, None], _SWEEP_LOWER, _SWEEP_UPPER)
+    q, best_error, best_planar, best_score = _best_candidates(batch, sweep, warm, config)
+
+    # Refine where no candidate was exact: a finer sweep around the best value (narrow feasible intervals near
+    # the limits), then damped least squares for what is still out of reach.
+    rows = np.flatnonzero((best_planar > config.tolerance).any(axis=1))
+    if rows.size:
+        step = (_SWEEP_UPPER - _SWEEP_LOWER) / (samples - 1)
+        around = q[rows][:, None, _CHAINS, _SWEEP_JOINT] + step * _REFINE[:, None]
+        fine = _best_candidates(batch[rows], _clip(around, _SWEEP_LOWER, _SWEEP_UPPER), warm[rows], config)
+        better = fine[3] < best_score[rows]
+        r, f = rows[:, None], _CHAINS[None, :]
+        q[rows] = np.where(better[..., None], fine[0], q[rows])
+        for target, found in ((best_error, fine[1]), (best_planar, fine[2])):
+            target[r, f] = np.where(better, found, target[r, f])
 
     bad_rows, bad_fingers = np.nonzero(best_planar > config.tolerance)
     if bad_rows.size and config.polish_iterations:
