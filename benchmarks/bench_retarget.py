@@ -112,15 +112,21 @@ def main() -> None:
     for name, t, e in rows:
         p50, p99, mean = percentiles(t)
         e = np.concatenate(e)
-        print(f"{name:<34}{p50 * 1e3:9.3f}{p99 * 1e3:9.3f}{mean * 1e3:9.3f}{e.mean() * 1e3:13.2f}"
-              f"{np.quantile(e, 0.99) * 1e3:12.2f}")
+        print(
+            f"{name:<34}{p50 * 1e3:9.3f}{p99 * 1e3:9.3f}{mean * 1e3:9.3f}{e.mean() * 1e3:13.2f}"
+            f"{np.quantile(e, 0.99) * 1e3:12.2f}"
+        )
     full_p50, full_p99, _ = percentiles(times["ours_full"])
-    print(f"speed-up (dex-retargeting / ours, full pipeline): p50 {dex_p50 / full_p50:.1f}x, "
-          f"p99 {percentiles(times['dex'])[1] / full_p99:.1f}x")
+    print(
+        f"speed-up (dex-retargeting / ours, full pipeline): p50 {dex_p50 / full_p50:.1f}x, "
+        f"p99 {percentiles(times['dex'])[1] / full_p99:.1f}x"
+    )
     ours_err, dex_err = np.concatenate(errors["ours"]), np.concatenate(errors["dex"])
-    print(f"fingertip error ours / dex-retargeting: mean {ours_err.mean() / dex_err.mean():.2f}, "
-          f"per finger mean (mm) ours {np.round(ours_err.reshape(-1, 4).mean(0) * 1e3, 2).tolist()} "
-          f"dex {np.round(dex_err.reshape(-1, 4).mean(0) * 1e3, 2).tolist()}")
+    print(
+        f"fingertip error ours / dex-retargeting: mean {ours_err.mean() / dex_err.mean():.2f}, "
+        f"per finger mean (mm) ours {np.round(ours_err.reshape(-1, 4).mean(0) * 1e3, 2).tolist()} "
+        f"dex {np.round(dex_err.reshape(-1, 4).mean(0) * 1e3, 2).tolist()}"
+    )
 
 
 if __name__ == "__main__":
