@@ -1,11 +1,18 @@
 """The scripted expert unscrews the lid; each defect mode runs and carries its label."""
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 import dexsim  # noqa: F401
 from dexsim.rollout import run_episode
 from dexsim.sim.expert import CLEAN_LABEL, DefectMode, UnscrewExpert
+
+
+def _unwound(turns: list[float]) -> float:
+    """Largest wrong-way excursion of the lid, turns: the deepest fall below an earlier peak (or below 0)."""
+    track = np.array([0.0, *turns])
+    return float(np.max(np.maximum.accumulate(track) - track))
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +40,12 @@ def test_defect_modes_run_and_are_labelled(env, defect) -> None:
     reference = run_episode(env, clean, seed=7, on_step=lambda step: turns_clean.append(step.next_info["lid_turns"]))
     assert expert.label == defect.value
     # Every defect changes the demonstration: slower, failed, or with a wrong-way excursion.
-    assert (outcome.steps != reference.steps or not outcome.success or min(turns_defect) < min(turns_clean) - 0.01)
+    assert outcome.steps != reference.steps or not outcome.success or _unwound(turns_defect) > _unwound(turns_clean)
     if defect is DefectMode.ABORTED:
         assert not outcome.success and outcome.termination_reason == "time_limit"
     if defect is DefectMode.WRONG_DIRECTION:
-        assert min(turns_defect) < -0.01
+        assert min(turns_defect) < -0.01  # tightened below the start
+        assert _unwound(turns_defect) > 0.05
     if defect in (DefectMode.HESITATION, DefectMode.SLIP_REGRASP):
         assert outcome.steps > reference.steps + 20
 
