@@ -288,6 +288,8 @@ def solve_fingertips(
     if warm.shape[-1:] != (NUM_JOINTS,) or not np.isfinite(warm).all():
         raise ValueError(f"q_warm must be finite with 16 joints per row, got shape {warm.shape}")
     warm = _clip(warm.reshape(-1, 4, 4), _LOWER, _UPPER)
+    if warm.shape[0] not in (1, n):
+        raise ValueError(f"q_warm has {warm.shape[0]} rows for {n} targets; give one row or one per target")
     if warm.shape[0] != n:
         warm = np.broadcast_to(warm, (n, 4, 4))
 

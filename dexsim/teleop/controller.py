@@ -55,6 +55,9 @@ class ReplaySource:
             raise ValueError("replay samples must have non-decreasing timestamps")
         self._samples = list(samples)
         self._times = times - times[0]
+        # A looping replay starts over one (median) sample interval after the last sample.
+        interval = float(np.median(np.diff(self._times))) if len(samples) > 1 else 0.0
+        self._period = self._times[-1] + interval if interval > 0 else float("inf")
         self.loop = loop
         self.reset()
 
@@ -65,14 +68,14 @@ class ReplaySource:
     @property
     def finished(self) -> bool:
         """True once the clock has passed the last sample (never when looping)."""
-        return not self.loop and self._clock > self._times[-1]
+        return bool(not self.loop and self._clock > self._times[-1])
 
     def poll(self, dt: float) -> StreamSample | None:
         if self._first:
             self._first = False
         else:
             self._clock += dt
-        clock = self._clock % (self._times[-1] + dt) if self.loop and self._times[-1] > 0 else self._clock
+        clock = self._clock % self._period if self.loop else self._clock
         index = int(np.searchsorted(self._times, clock, side="right")) - 1
         return self._samples[max(index, 0)]
 

@@ -96,6 +96,8 @@ def test_bad_input_and_config():
         solve_fingertips(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="non-finite"):
         solve_fingertips(np.full((4, 3), np.nan))
+    with pytest.raises(ValueError, match="3 rows for 5 targets"):
+        solve_fingertips(np.zeros((5, 4, 3)), q_warm=np.zeros((3, 16)))
     with pytest.raises(ValueError, match="abduction of index"):
         FingerIKConfig(abduction=(1.0, 0.0, 0.0))
     with pytest.raises(ValueError, match="sweep_samples"):

@@ -27,6 +27,10 @@ def test_replay_source_follows_control_time():
     assert source.poll(0.05) is samples[3]  # 50 ms later at 60 Hz
     source.reset()
     assert source.poll(0.05) is samples[0]
+    looping = ReplaySource(samples, loop=True)
+    polled = [looping.poll(0.05) for _ in range(25)]  # 1.2 s over a 1 s stream
+    assert polled[20] is samples[0] and polled[21] is samples[3] and not looping.finished
+    assert ReplaySource(samples).finished is False
     with pytest.raises(ValueError, match="non-decreasing"):
         ReplaySource(samples[::-1])
 

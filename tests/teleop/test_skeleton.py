@@ -37,6 +37,27 @@ def test_unity_frame_conversion_keeps_lengths_and_flips_handedness():
     np.testing.assert_allclose(unity_to_right_handed([1.0, 2.0, 3.0]), [3.0, -1.0, 2.0])
 
 
+def _rotate(quaternion_wxyz, v):
+    w, x, y, z = quaternion_wxyz
+    u = np.array([x, y, z])
+    return v + 2.0 * np.cross(u, np.cross(u, v) + w * v)
+
+
+def test_unity_orientations_convert_with_the_positions():
+    rng = np.random.default_rng(3)
+    q = rng.normal(size=4)
+    q /= np.linalg.norm(q)  # Unity order (x, y, z, w)
+    unity = np.zeros((26, 7))
+    unity[:, 3:] = q
+    frame = parse_hand_array(unity.ravel())
+    v = rng.normal(size=3)
+    # Rotating in Unity's frame, then converting == converting, then rotating with the converted quaternion.
+    rotated_in_unity = _rotate([q[3], q[0], q[1], q[2]], v)
+    np.testing.assert_allclose(
+        unity_to_right_handed(rotated_in_unity), _rotate(frame.orientations[0], unity_to_right_handed(v)), atol=1e-12
+    )
+
+
 def test_parse_flat_arrays():
     frame = synthetic_frame("open")
     # Back to Unity's layout: inverse point map and Unity order.
