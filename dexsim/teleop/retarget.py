@@ -46,6 +46,7 @@ __all__ = [
     "scale_fingers",
     "shift_fingertips",
     "hand_plane",
+    "retarget_fingertips",
 ]
 
 HUMAN_CHAINS: Final = np.array(

@@ -63,6 +63,13 @@ def test_step_a_aligns_planes_and_middle_roots_and_drops_the_little_finger():
     )
 
 
+def test_robot_roots_and_segments():
+    np.testing.assert_allclose(ROBOT_SEGMENTS[:3], [[0.054, 0.0384, 0.0267]] * 3, atol=1e-12)
+    np.testing.assert_allclose(ROBOT_SEGMENTS[3], [np.linalg.norm([0.027, 0.005, 0.0576]), 0.0514, 0.0423])
+    np.testing.assert_allclose(ROBOT_ROOTS[Finger.MIDDLE], [0.0, 0.0, 0.0007 + 0.0164], atol=1e-12)
+    np.testing.assert_allclose(ROBOT_ROOTS[Finger.THUMB], [-0.0182, 0.0193, -0.046])
+
+
 def test_eq1_scale_is_the_mean_ratio_of_segment_lengths():
     chains = np.zeros((4, 4, 3))
     ratios = np.array([[1.0, 2.0, 3.0], [2.0, 2.0, 2.0], [0.5, 1.0, 1.5], [1.0, 1.0, 4.0]])
