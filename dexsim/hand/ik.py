@@ -230,7 +230,11 @@ def _polish(
     for _ in range(config.polish_iterations):
         tip = frames[:, 4, :3, 3]
         axes = frames[:, :4, :3, 2]
-        jac = np.cross(axes, tip[:, None, :] - frames[:, :4, :3, 3]).transpose(0, 2, 1)  # (M, 3, 4)
+        lever = tip[:, None, :] - frames[:, :4, :3, 3]
+        jac = np.empty((q.shape[0], 3, 4))  # column i: axis_i x (tip - origin_i)
+        jac[:, 0] = axes[..., 1] * lever[..., 2] - axes[..., 2] * lever[..., 1]
+        jac[:, 1] = axes[..., 2] * lever[..., 0] - axes[..., 0] * lever[..., 2]
+        jac[:, 2] = axes[..., 0] * lever[..., 1] - axes[..., 1] * lever[..., 0]
         active = free.copy()
         for _pass in range(2):
             j = jac * active[:, None, :]
