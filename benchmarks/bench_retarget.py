@@ -12,7 +12,8 @@ Run: ``.venv/bin/pip install -e '.[bench-retarget]' && .venv/bin/python benchmar
   four fingertip links, the same fixed abduction joints (index/middle/ring joint 0 held at our configured
   value), no low-pass filter; and its ``vector`` optimiser (its teleoperation default) on palm -> fingertip
   vectors, i.e. the same targets. Timed: their ``retarget`` calls only.
-* The two run interleaved frame by frame in one process. Error: distance from each fingertip (our FK of
+* All run in one process, twice: interleaved frame by frame (rotating which goes first) and one solver after
+  the other over the whole stream (each in its own steady state). Error: distance from each fingertip (our FK of
   the returned joints; the URDF is the same model) to its target. Goal: ours >= 10x faster per frame with
   error no larger.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,7 @@ from dexsim.hand.ik import solve_fingertips
 from dexsim.hand.kinematics import fingertip_positions
 from dexsim.hand.urdf import ROOT_LINK, allegro_urdf, tip_link
 from dexsim.teleop.retarget import Retargeter, retarget_fingertips
+from dexsim.teleop.skeleton import HandFrame
 from dexsim.teleop.synthetic import MOTIONS, synthetic_stream
 
 ABDUCTION = ("index_0", "middle_0", "ring_0")
@@ -80,6 +83,77 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
     return float(np.median(a)), float(np.quantile(a, 0.99)), float(a.mean())
 
 
+Solver = Callable[[HandFrame, np.ndarray], np.ndarray]
+
+
+def make_solvers(urdf_path: Path) -> dict[str, Solver]:
+    """Fresh solvers, each ``solve(frame, fingertip_targets) -> 16 joint angles`` (Allegro order)."""
+    ours = Retargeter()
+    abduction = ours.config.ik.abduction
+    position, position_fixed, position_order = build_dex_retargeting(urdf_path, abduction, "position")
+    vector, vector_fixed, vector_order = build_dex_retargeting(urdf_path, abduction, "vector")
+    warm = [ours.last_targets]
+
+    def ik_only(frame: HandFrame, targets: np.ndarray) -> np.ndarray:
+        warm[0] = solve_fingertips(targets, warm[0], ours.config.ik).q
+        return warm[0]
+
+    return {
+        "ours: validate + steps a-c + IK": lambda frame, targets: ours(frame).joint_targets,
+        "ours: IK only": ik_only,
+        "dex-retargeting 0.5.0 position": lambda frame, targets: position.retarget(targets, position_fixed)[
+            position_order
+        ],
+        "dex-retargeting 0.5.0 vector": lambda frame, targets: vector.retarget(targets, vector_fixed)[vector_order],
+    }
+
+
+def run(frames: list[HandFrame], targets: np.ndarray, urdf_path: Path, interleaved: bool) -> dict[str, tuple]:
+    """Per solver: (times in s, fingertip errors in m (frames, 4))."""
+    solvers = make_solvers(urdf_path)
+    names = list(solvers)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    errors: dict[str, list[np.ndarray]] = {name: [] for name in names}
+
+    def step(name: str, i: int) -> None:
+        t0 = time.perf_counter()
+        q = solvers[name](frames[i], targets[i])
+        times[name].append(time.perf_counter() - t0)
+        errors[name].append(np.linalg.norm(fingertip_positions(q) - targets[i], axis=-1))
+
+    if interleaved:  # frame by frame, rotating which solver goes first
+        for i in range(len(frames)):
+            for k in range(len(names)):
+                step(names[(i + k) % len(names)], i)
+    else:  # each solver over the whole stream in turn
+        for name in names:
+            for i in range(len(frames)):
+                step(name, i)
+    return {name: (times[name], np.array(errors[name])) for name in names}
+
+
+def report(title: str, results: dict[str, tuple]) -> None:
+    print(title)
+    print(f"  {'solver':<34}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'err mean mm':>13}{'err p99 mm':>12}")
+    for name, (t, e) in results.items():
+        p50, p99, mean = percentiles(t)
+        print(
+            f"  {name:<34}{p50 * 1e3:9.3f}{p99 * 1e3:9.3f}{mean * 1e3:9.3f}{e.mean() * 1e3:13.2f}"
+            f"{np.quantile(e, 0.99) * 1e3:12.2f}"
+        )
+    names = list(results)
+    full, ik = percentiles(results[names[0]][0]), percentiles(results[names[1]][0])
+    ours_err = results[names[0]][1]
+    for name in names[2:]:
+        theirs, their_err = percentiles(results[name][0]), results[name][1]
+        print(
+            f"  {name} / ours: p50 {theirs[0] / full[0]:.1f}x (IK only {theirs[0] / ik[0]:.1f}x), "
+            f"p99 {theirs[1] / full[1]:.1f}x (IK only {theirs[1] / ik[1]:.1f}x); mean fingertip error "
+            f"ours / theirs {ours_err.mean() / their_err.mean():.2f}; per finger mean (mm) ours "
+            f"{np.round(ours_err.mean(0) * 1e3, 2).tolist()} theirs {np.round(their_err.mean(0) * 1e3, 2).tolist()}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each motion stream, s")
@@ -87,67 +161,14 @@ def main() -> None:
     args = parser.parse_args()
 
     frames = make_stream(args.seconds, args.rate)
-    ours = Retargeter()
-    abduction = ours.config.ik.abduction
+    config = Retargeter().config
+    targets = np.array([retarget_fingertips(frame.positions, config)[0] for frame in frames])
+    print(f"{len(frames)} frames ({len(MOTIONS)} motions x 3 hand sizes, {args.rate:g} Hz, 1 mm noise)")
     with tempfile.TemporaryDirectory() as tmp:
         urdf_path = Path(tmp) / "allegro_right.urdf"
         urdf_path.write_text(allegro_urdf())
-        theirs, fixed, order = build_dex_retargeting(urdf_path, abduction, "position")
-        vector, vector_fixed, vector_order = build_dex_retargeting(urdf_path, abduction, "vector")
-
-        times = {"ours_full": [], "ours_ik": [], "dex": [], "dex_vector": []}
-        errors = {"ours": [], "dex": [], "dex_vector": []}
-        q_ik = ours.last_targets
-        for frame in frames:
-            # Alternate which solver goes first so neither profits from a warm cache.
-            t0 = time.perf_counter()
-            result = ours(frame)
-            t1 = time.perf_counter()
-            targets, _ = retarget_fingertips(frame.positions, ours.config)
-            t2 = time.perf_counter()
-            solution = solve_fingertips(targets, q_ik, ours.config.ik)
-            t3 = time.perf_counter()
-            q_dex = theirs.retarget(targets, fixed)
-            t4 = time.perf_counter()
-            q_vector = vector.retarget(targets, vector_fixed)
-            t5 = time.perf_counter()
-            q_ik = solution.q
-            times["ours_full"].append(t1 - t0)
-            times["ours_ik"].append(t3 - t2)
-            times["dex"].append(t4 - t3)
-            times["dex_vector"].append(t5 - t4)
-            errors["ours"].append(np.linalg.norm(fingertip_positions(result.joint_targets) - targets, axis=-1))
-            errors["dex"].append(np.linalg.norm(fingertip_positions(q_dex[order]) - targets, axis=-1))
-            errors["dex_vector"].append(np.linalg.norm(fingertip_positions(q_vector[vector_order]) - targets, axis=-1))
-
-    print(f"{len(frames)} frames ({len(MOTIONS)} motions x 3 hand sizes, {args.rate:g} Hz, 1 mm noise)")
-    print(f"{'solver':<34}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'err mean mm':>13}{'err p99 mm':>12}")
-    rows = [
-        ("ours: validate + steps a-c + IK", times["ours_full"], errors["ours"]),
-        ("ours: IK only", times["ours_ik"], errors["ours"]),
-        ("dex-retargeting 0.5.0 position", times["dex"], errors["dex"]),
-        ("dex-retargeting 0.5.0 vector", times["dex_vector"], errors["dex_vector"]),
-    ]
-    for name, t, e in rows:
-        p50, p99, mean = percentiles(t)
-        e = np.concatenate(e)
-        print(
-            f"{name:<34}{p50 * 1e3:9.3f}{p99 * 1e3:9.3f}{mean * 1e3:9.3f}{e.mean() * 1e3:13.2f}"
-            f"{np.quantile(e, 0.99) * 1e3:12.2f}"
-        )
-    full_p50, full_p99, _ = percentiles(times["ours_full"])
-    ik_p50, ik_p99, _ = percentiles(times["ours_ik"])
-    ours_err = np.concatenate(errors["ours"])
-    for kind, key in (("position", "dex"), ("vector", "dex_vector")):
-        p50, p99, _ = percentiles(times[key])
-        their_err = np.concatenate(errors[key])
-        print(
-            f"dex-retargeting {kind} / ours: time p50 {p50 / full_p50:.1f}x (IK only {p50 / ik_p50:.1f}x), "
-            f"p99 {p99 / full_p99:.1f}x (IK only {p99 / ik_p99:.1f}x); mean fingertip error ours/theirs "
-            f"{ours_err.mean() / their_err.mean():.2f}; per finger mean (mm) ours "
-            f"{np.round(ours_err.reshape(-1, 4).mean(0) * 1e3, 2).tolist()} theirs "
-            f"{np.round(their_err.reshape(-1, 4).mean(0) * 1e3, 2).tolist()}"
-        )
+        report("interleaved frame by frame:", run(frames, targets, urdf_path, interleaved=True))
+        report("one solver after the other:", run(frames, targets, urdf_path, interleaved=False))
 
 
 if __name__ == "__main__":
