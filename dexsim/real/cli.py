@@ -1,0 +1,89 @@
+"""``dexsim twin`` (serve the twin as a ROS 2 hand) and ``dexsim operator`` (send an operator event)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import time
+from typing import Any
+
+from dexsim.real.config import load_hardware_config
+
+__all__ = ["register"]
+
+
+def _hardware(args: argparse.Namespace) -> Any:
+    overrides: dict[str, Any] = {}
+    if args.domain_id is not None:
+        overrides["domain_id"] = args.domain_id
+    if args.transport is not None:
+        overrides["transport"] = args.transport
+    return load_hardware_config(args.hardware, **overrides)
+
+
+def _add_hardware_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hardware", default=None,
+                        help="hardware YAML or profile (wonik_ros2, classic); default: Wonik's ROS 2 driver topics")
+    parser.add_argument("--domain-id", type=int, default=None, help="DDS domain (ROS_DOMAIN_ID)")
+    parser.add_argument("--transport", choices=("auto", "rclpy", "cyclonedds"), default=None)
+
+
+def _run_twin(args: argparse.Namespace) -> int:
+    from dexsim.real.twin import TwinRates, TwinServer
+    from dexsim.sim.config import SimConfig
+
+    hardware = _hardware(args)
+    sim_config = SimConfig(image_size=args.image_size,
+                           cameras=tuple(c for c in ("top", "wrist") if c in hardware.cameras))
+    server = TwinServer(hardware, sim_config, TwinRates(args.state_hz, args.camera_hz), seed=args.seed)
+
+    def stop(signum: int, frame: Any) -> None:
+        server.stop_event.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    print(f"twin serving {hardware.state_topic} and {hardware.command_topic} on DDS domain {hardware.domain_id} "
+          f"({server.rates.state_hz:g} Hz state, {server.rates.camera_hz:g} Hz cameras); Ctrl-C stops", flush=True)
+    try:
+        server.run(args.duration)
+    finally:
+        server.close()
+    lid = server.simulation.lid_state()
+    print(f"twin stopped: lid at {lid.turns:.2f} turns (released: {lid.released}); commands rejected: "
+          f"{server.rejected_commands}; late ticks: {server.steps_behind}")
+    return 0
+
+
+def _run_operator(args: argparse.Namespace) -> int:
+    from dexsim.real.env import OperatorEvent
+    from dexsim.real.transport import QosSpec, open_transport
+
+    hardware = _hardware(args)
+    if args.event not in OperatorEvent.ALL:
+        raise ValueError(f"operator event must be one of {OperatorEvent.ALL}, got {args.event!r}")
+    with open_transport(hardware.transport, hardware.domain_id) as transport:
+        publisher = transport.publisher(hardware.operator_topic, "std_msgs/String", QosSpec(depth=10))
+        message = transport.message("std_msgs/String")
+        message.data = args.event
+        time.sleep(args.discovery_s)  # let the subscribers discover this writer (volatile: no history)
+        publisher.publish(message)
+        time.sleep(0.2)
+    print(f"sent '{args.event}' on {hardware.operator_topic}")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``twin`` and ``operator`` to the ``dexsim`` command line."""
+    twin = subparsers.add_parser("twin", help="serve the MuJoCo twin on the real hand's ROS 2 topics")
+    _add_hardware_arguments(twin)
+    twin.add_argument("--state-hz", type=float, default=100.0, help="joint state rate, Hz")
+    twin.add_argument("--camera-hz", type=float, default=30.0, help="camera frame rate, Hz")
+    twin.add_argument("--image-size", type=int, default=96, help="rendered image size, px")
+    twin.add_argument("--seed", type=int, default=0, help="seed of the first scene")
+    twin.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    twin.set_defaults(handler=_run_twin)
+    operator = subparsers.add_parser("operator", help="send an operator event (ready, success, ...) to the hand env")
+    _add_hardware_arguments(operator)
+    operator.add_argument("event", help="ready | success | bottle_dropped | failure | estop")
+    operator.add_argument("--discovery-s", type=float, default=1.0, help="wait before sending, s")
+    operator.set_defaults(handler=_run_operator)

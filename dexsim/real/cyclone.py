@@ -1,0 +1,123 @@
+"""The ``cyclonedds`` transport: ROS 2 topics over plain DDS, without ROS.
+
+ROS 2 maps the topic ``/name`` to the DDS topic ``rt/name`` and the type ``pkg/msg/Name`` to
+``pkg::msg::dds_::Name_``; with the message structs of :mod:`dexsim.real.messages` a ROS 2 node on the same
+domain sees these topics as its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from cyclonedds.core import Listener, Policy, Qos
+from cyclonedds.domain import DomainParticipant
+from cyclonedds.pub import DataWriter
+from cyclonedds.sub import DataReader
+from cyclonedds.topic import Topic
+from cyclonedds.util import duration
+
+from dexsim.real.messages import MESSAGE_TYPES
+from dexsim.real.transport import QosSpec, Transport
+
+__all__ = ["CycloneTransport", "dds_topic_name"]
+
+
+def dds_topic_name(topic: str) -> str:
+    """The DDS topic of ROS topic ``topic``: ``/joint_states`` -> ``rt/joint_states``."""
+    name = topic.strip()
+    if not name or name == "/" or " " in name:
+        raise ValueError(f"invalid ROS topic name {topic!r}")
+    return "rt/" + name.lstrip("/")
+
+
+def _dds_qos(qos: QosSpec) -> Qos:
+    reliability = (
+        Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100))
+        if qos.reliability == "reliable"
+        else Policy.Reliability.BestEffort
+    )
+    durability = Policy.Durability.TransientLocal if qos.durability == "transient_local" else Policy.Durability.Volatile
+    return Qos(reliability, durability, Policy.History.KeepLast(int(qos.depth)))
+
+
+def _message_type(type_name: str) -> type[Any]:
+    try:
+        return MESSAGE_TYPES[type_name]
+    except KeyError:
+        raise ValueError(f"unsupported message type {type_name!r}; known: {sorted(MESSAGE_TYPES)}") from None
+
+
+class _Writer:
+    def __init__(self, writer: DataWriter, lock: threading.Lock) -> None:
+        self._writer = writer
+        self._lock = lock
+
+    def publish(self, message: Any) -> None:
+        with self._lock:
+            self._writer.write(message)
+
+
+class CycloneTransport(Transport):
+    """A DDS participant on ``domain_id``; the network interface comes from ``CYCLONEDDS_URI`` as usual."""
+
+    kind = "cyclonedds"
+
+    def __init__(self, domain_id: int = 0) -> None:
+        self.domain_id = int(domain_id)
+        self._participant: DomainParticipant | None = DomainParticipant(self.domain_id)
+        self._topics: dict[str, tuple[Topic, type[Any]]] = {}
+        self._entities: list[Any] = []
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def _topic(self, topic: str, type_name: str) -> Topic:
+        if self._participant is None:
+            raise RuntimeError("transport is closed")
+        name = dds_topic_name(topic)
+        message_type = _message_type(type_name)
+        if name not in self._topics:
+            self._topics[name] = (Topic(self._participant, name, message_type), message_type)
+        existing, existing_type = self._topics[name]
+        if existing_type is not message_type:
+            raise ValueError(f"topic {topic} is already used with another type than {type_name}")
+        return existing
+
+    def message(self, type_name: str) -> Any:
+        return _message_type(type_name)()
+
+    def publisher(self, topic: str, type_name: str, qos: QosSpec) -> _Writer:
+        writer = DataWriter(self._participant, self._topic(topic, type_name), qos=_dds_qos(qos))
+        self._entities.append(writer)
+        return _Writer(writer, threading.Lock())
+
+    def subscribe(self, topic: str, type_name: str, qos: QosSpec, callback: Callable[[Any], None]) -> None:
+        message_type = _message_type(type_name)
+
+        def on_data_available(reader: DataReader) -> None:
+            for sample in reader.take(N=64):
+                if not self._closed and isinstance(sample, message_type):  # skip invalid samples (disposals)
+                    callback(sample)
+
+        reader = DataReader(
+            self._participant,
+            self._topic(topic, type_name),
+            qos=_dds_qos(qos),
+            listener=Listener(on_data_available=on_data_available),
+        )
+        self._entities.append(reader)
+
+    def close(self) -> None:
+        """Delete the participant and everything it owns."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for entity in reversed(self._entities):
+                entity.__del__()  # dds_delete now, not whenever the garbage collector runs
+            self._entities.clear()
+            self._topics.clear()
+            if self._participant is not None:
+                self._participant.__del__()
+            self._participant = None
