@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dexsim.sim.demo",
     "dexsim.data.cli",
     "dexsim.teleop.cli",
+    "dexsim.real.cli",
 )
 
 
