@@ -40,11 +40,10 @@ from dexsim.interface import (
     empty_info,
     make_action_space,
     make_observation_space,
-    validate_action,
 )
 from dexsim.real.config import IMAGE_COMPRESSED, HardwareConfig, load_hardware_config
 from dexsim.real.images import fit_square, message_to_rgb
-from dexsim.real.safety import INFO_SAFETY_EVENTS, SafetyLayer
+from dexsim.real.safety import INFO_SAFETY_EVENTS, SafetyLayer, wanted_target
 from dexsim.real.transport import LatestMessage, QosSpec, Transport, open_transport
 from dexsim.real.wire import fill_command, read_joint_state
 
@@ -277,10 +276,7 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
             raise RuntimeError(f"the episode has ended ({self._done_reason}); call reset()")
         layer = self._layer
         q = np.asarray(self._obs[OBS_JOINT_POSITIONS], dtype=np.float64)
-        d = self.config.max_joint_delta
-        if layer.config.non_finite == "reject":
-            action = validate_action(action)
-        wanted = q + np.clip(np.asarray(action, dtype=np.float64), -d, d)
+        wanted = wanted_target(action, q, self.config.max_joint_delta, layer.config.non_finite)
         previous = self._install_sigint()
         try:
             layer.request(wanted, q, time.monotonic())

@@ -26,9 +26,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dexsim.hand import NUM_JOINTS, lower_limits, torque_limits, upper_limits
-from dexsim.interface import INFO_TIME, OBS_JOINT_EFFORTS, OBS_JOINT_POSITIONS, action_to_target, target_to_action
+from dexsim.interface import INFO_TIME, OBS_JOINT_EFFORTS, OBS_JOINT_POSITIONS, target_to_action, validate_action
 
-__all__ = ["SafetyConfig", "SafetyEvent", "SafetyLayer", "SafetyWrapper", "INFO_SAFETY_EVENTS"]
+__all__ = ["SafetyConfig", "SafetyEvent", "SafetyLayer", "SafetyWrapper", "INFO_SAFETY_EVENTS", "wanted_target"]
 
 INFO_SAFETY_EVENTS = "safety_events"
 """Info key (added by the real env and :class:`SafetyWrapper`): sorted event names of the step."""
@@ -198,6 +198,22 @@ class SafetyLayer:
             return names
 
 
+def wanted_target(
+    action: Any, measured: NDArray[np.floating], max_joint_delta: float, non_finite: str
+) -> NDArray[np.float64]:
+    """The absolute target a delta ``action`` asks for, before the safety checks (rad, (16,)).
+
+    With ``non_finite="reject"`` a bad action raises ``ValueError`` here (:func:`dexsim.interface.validate_action`);
+    with ``"hold"`` its non-finite components stay ``nan`` so that :meth:`SafetyLayer.request` holds them.
+    Joint limits are left to :meth:`SafetyLayer.request` (which reports clamping).
+    """
+    q = _as_joints(measured, "measured position")
+    delta = validate_action(action) if non_finite == "reject" else _as_joints(action, "action")
+    wanted = q + np.clip(delta, -max_joint_delta, max_joint_delta)
+    wanted[~np.isfinite(delta)] = np.nan
+    return wanted
+
+
 def _as_joints(values: Any, what: str) -> NDArray[np.float64]:
     array = np.asarray(values, dtype=np.float64)
     if array.shape != (NUM_JOINTS,):
@@ -234,9 +250,7 @@ class SafetyWrapper(gym.Wrapper[Any, Any, Any, Any]):
             raise RuntimeError("call reset() before step()")
         q = np.asarray(self._obs[OBS_JOINT_POSITIONS], dtype=np.float64)
         d = self._control.max_joint_delta
-        action = np.asarray(action, dtype=np.float64)
-        wanted = q + np.clip(action, -d, d) if self.safety_config.non_finite == "hold" else action_to_target(action, q, d)
-        self.layer.request(wanted, q, self._time)
+        self.layer.request(wanted_target(action, q, d, self.safety_config.non_finite), q, self._time)
         self._time += self._control.control_dt
         setpoint = self.layer.tick(self._time, q, self._obs.get(OBS_JOINT_EFFORTS))
         obs, reward, terminated, truncated, info = self.env.step(target_to_action(setpoint, q, d))
