@@ -18,7 +18,8 @@ def message_to_rgb(message: Any, compressed: bool) -> NDArray[np.uint8]:
     Raw images must be ``rgb8`` or ``bgr8`` (``step`` bytes per row); compressed ones any format imageio reads
     (jpeg, png). Raises ``ValueError`` naming what is wrong.
     """
-    data = np.asarray(message.data, dtype=np.uint8)
+    raw = message.data
+    data = np.frombuffer(raw, np.uint8) if isinstance(raw, (bytes, bytearray)) else np.asarray(raw, np.uint8)
     if compressed:
         try:
             frame = iio.imread(io.BytesIO(data.tobytes()))
