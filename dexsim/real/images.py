@@ -22,7 +22,7 @@ def message_to_rgb(message: Any, compressed: bool) -> NDArray[np.uint8]:
     data = np.frombuffer(raw, np.uint8) if isinstance(raw, (bytes, bytearray)) else np.asarray(raw, np.uint8)
     if compressed:
         try:
-            frame = iio.imread(io.BytesIO(data.tobytes()))
+            frame = iio.imread(io.BytesIO(data.tobytes()), plugin="pillow")
         except Exception as exc:  # imageio raises many kinds for corrupt data
             raise ValueError(f"cannot decode compressed image (format {message.format!r}): {exc}") from None
         if frame.ndim == 2:
@@ -65,5 +65,5 @@ def fill_compressed_image(message: Any, frame: NDArray[np.uint8], image_format: 
     if extension is None:
         raise ValueError(f"compressed image format must be 'jpeg' or 'png', got {image_format!r}")
     message.format = image_format
-    message.data = iio.imwrite("<bytes>", frame, extension=extension)
+    message.data = iio.imwrite("<bytes>", frame, extension=extension, plugin="pillow")
     return message
