@@ -127,7 +127,7 @@ def _p50_p99(values: np.ndarray) -> str:
 def _row(name: str, durations: np.ndarray, periods: np.ndarray | None, ages: np.ndarray | None,
          achieved: float, asked: str) -> str:
     if periods is None or ages is None:
-        return f"{name:<30}{_p50_p99(durations):>17}{"":>35}{achieved:>9.1f}{asked:>8}"
+        return f"{name:<30}{_p50_p99(durations):>17}{'':>35}{achieved:>9.1f}{asked:>8}"
     deviation = np.abs(periods - np.median(periods) if asked == "max" else periods - 1.0 / float(asked))
     return (f"{name:<30}{_p50_p99(durations):>17}{1e3 * np.median(periods):>11.2f}{1e3 * np.std(periods):>12.2f}"
             f"{1e3 * np.percentile(deviation, 99):>12.2f}{achieved:>9.1f}{asked:>8}{_p50_p99(ages):>18}")
