@@ -10,8 +10,8 @@ The lid is not sensed: lid fields are ``nan``; success (and a dropped bottle) co
 ``std_msgs/String`` ``success`` / ``bottle_dropped`` on ``operator_topic`` (``dexsim operator success``, or
 :meth:`AllegroUnscrewRealEnv.mark_success`). ``reset()`` announces ``reset <n>`` on ``episode_topic``, waits
 for the operator's ``ready <n>`` (the twin server answers it after resetting its scene), then moves to the home
-pose at ``home_speed``. SIGINT during an episode latches the e-stop: the hand holds, the episode ends with
-``"estop"``; a second SIGINT raises ``KeyboardInterrupt``.
+pose at ``home_speed``. SIGINT during an episode latches the e-stop: the hand holds, the next step ends the
+episode with ``"estop"``; a second SIGINT raises ``KeyboardInterrupt``. ``close()`` holds and leaves the domain.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         config: Control settings shared with the twin.
         hardware: Topics, names, bounds (:class:`HardwareConfig`, a YAML path or a profile name).
         transport: An open transport to use (not closed by the env); by default one is opened from ``hardware``.
-        handle_sigint: Turn SIGINT into an e-stop while stepping (main thread only).
+        handle_sigint: During an episode (``reset`` to its end or ``close``), turn SIGINT into an e-stop
+            (main thread only).
     """
 
     metadata = {"render_modes": []}
@@ -112,6 +113,7 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         self._operator_events: list[str] = []
         self._transport.subscribe(hw.operator_topic, "std_msgs/String", _EVENT_QOS, self._on_operator)
         self._handle_sigint = handle_sigint
+        self._previous_sigint: Any = None
         self._layer: SafetyLayer | None = None
         self._stream_stop = threading.Event()
         self._stream_paused = threading.Event()
@@ -225,6 +227,7 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         obs, reason, ages = self._observe(time.monotonic() + hw.ready_timeout_s, need_new=False)
         if reason:
             raise TimeoutError(f"after homing: {reason}")
+        self._install_sigint()
         return obs, self._info(ages)
 
     def _wait_ready(self, deadline: float, announce: Any) -> None:
@@ -277,17 +280,12 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         layer = self._layer
         q = np.asarray(self._obs[OBS_JOINT_POSITIONS], dtype=np.float64)
         wanted = wanted_target(action, q, self.config.max_joint_delta, layer.config.non_finite)
-        previous = self._install_sigint()
-        try:
-            layer.request(wanted, q, time.monotonic())
-            delay = self._next_tick - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            self._next_tick = max(self._next_tick + self.config.control_dt, time.monotonic())
-            bound = self._freshness_deadline()
-            obs, reason, ages = self._observe(bound, need_new=True)
-        finally:
-            self._restore_sigint(previous)
+        layer.request(wanted, q, time.monotonic())
+        delay = self._next_tick - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self._next_tick = max(self._next_tick + self.config.control_dt, time.monotonic())
+        obs, reason, ages = self._observe(time.monotonic() + self.hardware.state_timeout_s, need_new=True)
         self._steps += 1
         for event in self._take_operator_events():
             if event == OperatorEvent.SUCCESS:
@@ -308,11 +306,10 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
             self._done_reason = "bottle_dropped"
         elif truncated:
             self._done_reason = "time_limit"
+        if terminated or truncated:
+            self._restore_sigint()
         info = self._info(ages)
         return obs, float(self._success), terminated, truncated, info
-
-    def _freshness_deadline(self) -> float:
-        return time.monotonic() + self.hardware.state_timeout_s
 
     def _observe(self, deadline: float, need_new: bool) -> tuple[dict[str, NDArray[Any]], str, dict[str, float]]:
         """The newest data as an observation, or (the previous observation, a reason) if it is stale."""
@@ -366,27 +363,32 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         return info
 
     # ------------------------------------------------------------------------------------------ SIGINT
-    def _install_sigint(self) -> Any:
+    def _install_sigint(self) -> None:
+        """For the episode: the first SIGINT latches the e-stop, a second raises ``KeyboardInterrupt``."""
         if not self._handle_sigint or threading.current_thread() is not threading.main_thread():
-            return None
+            return
+        if self._previous_sigint is not None:
+            return
 
         def on_sigint(signum: int, frame: Any) -> None:
             if self._layer is not None and self._layer.estopped:
+                self._restore_sigint()
                 raise KeyboardInterrupt
             self.estop()
 
-        return signal.signal(signal.SIGINT, on_sigint)
+        self._previous_sigint = signal.signal(signal.SIGINT, on_sigint)
 
-    @staticmethod
-    def _restore_sigint(previous: Any) -> None:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+    def _restore_sigint(self) -> None:
+        if self._previous_sigint is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._previous_sigint)
+            self._previous_sigint = None
 
     def close(self) -> None:
         """Hold position, stop streaming and leave the DDS domain."""
         if self._closed:
             return
         self._closed = True
+        self._restore_sigint()
         if self._layer is not None and self._obs is not None:
             self.estop()
         self._stream_stop.set()

@@ -208,3 +208,33 @@ def test_reset_without_a_hand_says_what_is_missing(domain_id: int) -> None:
             env.reset()
     finally:
         env.close()
+
+
+_SIGINT_SCRIPT = """
+import os, signal, sys, threading
+import numpy as np
+from dexsim.interface import ControlConfig
+from dexsim.real.config import load_hardware_config
+from dexsim.real.env import AllegroUnscrewRealEnv
+hardware = load_hardware_config(domain_id=int(sys.argv[1]), transport="cyclonedds", ready_timeout_s=30.0)
+env = AllegroUnscrewRealEnv(ControlConfig(cameras=()), hardware)
+env.reset()
+threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+steps = 0
+while True:
+    steps += 1
+    _, _, terminated, truncated, info = env.step(np.full(16, 0.05, np.float32))
+    if terminated or truncated:
+        break
+env.close()
+print("ended", info["termination_reason"], steps, info["joint_targets"].round(4).tolist())
+"""
+
+
+def test_sigint_holds_and_ends_the_episode_cleanly(twin_domain: tuple[int, subprocess.Popen[str]]) -> None:
+    domain, _ = twin_domain
+    result = subprocess.run([sys.executable, "-c", _SIGINT_SCRIPT, str(domain)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    word, reason, steps, _ = result.stdout.split(" ", 3)
+    assert (word, reason) == ("ended", "estop") and 3 <= int(steps) <= 12, result.stdout
