@@ -72,13 +72,17 @@ class CycloneTransport(Transport):
         self._closed = False
         self._lock = threading.Lock()
 
-    def _topic(self, topic: str, type_name: str) -> Topic:
+    def _open_participant(self) -> DomainParticipant:
         if self._participant is None:
             raise RuntimeError("transport is closed")
+        return self._participant
+
+    def _topic(self, topic: str, type_name: str) -> Topic:
+        participant = self._open_participant()
         name = dds_topic_name(topic)
         message_type = _message_type(type_name)
         if name not in self._topics:
-            self._topics[name] = (Topic(self._participant, name, message_type), message_type)
+            self._topics[name] = (Topic(participant, name, message_type), message_type)
         existing, existing_type = self._topics[name]
         if existing_type is not message_type:
             raise ValueError(f"topic {topic} is already used with another type than {type_name}")
@@ -88,7 +92,7 @@ class CycloneTransport(Transport):
         return _message_type(type_name)()
 
     def publisher(self, topic: str, type_name: str, qos: QosSpec) -> _Writer:
-        writer = DataWriter(self._participant, self._topic(topic, type_name), qos=_dds_qos(qos))
+        writer = DataWriter(self._open_participant(), self._topic(topic, type_name), qos=_dds_qos(qos))
         self._entities.append(writer)
         return _Writer(writer, threading.Lock())
 
@@ -101,7 +105,7 @@ class CycloneTransport(Transport):
                     callback(sample)
 
         reader = DataReader(
-            self._participant,
+            self._open_participant(),
             self._topic(topic, type_name),
             qos=_dds_qos(qos),
             listener=Listener(on_data_available=on_data_available),

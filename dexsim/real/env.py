@@ -264,8 +264,11 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
             if error <= hw.home_tolerance and np.allclose(homing.setpoint, home):
                 break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"home pose not reached within {hw.home_timeout_s} s (largest error {error:.3f} rad)")
-            homing.request(np.clip(home, q - hw.safety.max_step_delta, q + hw.safety.max_step_delta), q, time.monotonic())
+                raise TimeoutError(
+                    f"home pose not reached within {hw.home_timeout_s} s (largest error {error:.3f} rad)"
+                )
+            reach = hw.safety.max_step_delta
+            homing.request(np.clip(home, q - reach, q + reach), q, time.monotonic())
             time.sleep(0.01)
         layer = SafetyLayer(hw.safety, homing.setpoint, time.monotonic())
         self._layer = layer
@@ -327,7 +330,8 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
             if message is None or age > bound or (need_new and count <= last_count):
                 what = "joint_states" if key == "joint_states" else f"{key}_image"
                 topic = hw.state_topic if key == "joint_states" else hw.cameras[key].topic
-                return self._previous_obs(), f"stale_{what}: nothing new on {topic} for {age:.3f} s (bound {bound} s)", ages
+                reason = f"stale_{what}: nothing new on {topic} for {age:.3f} s (bound {bound} s)"
+                return self._previous_obs(), reason, ages
             messages[key] = message
             self._obs_counts[key] = count
         try:
@@ -346,7 +350,8 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
 
     def _previous_obs(self) -> dict[str, NDArray[Any]]:
         if self._obs is None:
-            return {key: np.zeros(space.shape, space.dtype) for key, space in self.observation_space.items()}
+            spaces = make_observation_space(self.config).spaces
+            return {key: np.zeros(space.shape, space.dtype) for key, space in spaces.items()}
         return self._obs
 
     def _info(self, ages: dict[str, float]) -> dict[str, Any]:

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="type-arg,assignment"
+# (cyclonedds' ``sequence[...]`` annotations are run-time type descriptions that mypy cannot read)
 """ROS 2 message types as cyclonedds IDL structs, written from the ROS 2 interface definitions.
 
 A ROS 2 message ``pkg/msg/Name`` travels over DDS as the type ``pkg::msg::dds_::Name_``; fields keep the order

