@@ -28,6 +28,8 @@ __all__ = ["TwinServer", "TwinRates"]
 
 _log = logging.getLogger(__name__)
 _EVENT_QOS = QosSpec(reliability="reliable", depth=10)
+_CAMERA_QOS = QosSpec(reliability="reliable", depth=2)
+"""As a ROS 2 camera driver's default publisher: reliable writers match reliable and best-effort readers."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,7 @@ class TwinServer:
         self._state_pub = self._transport.publisher(hardware.state_topic, "sensor_msgs/JointState",
                                                     QosSpec(reliability="reliable", depth=10))
         self._camera_pubs = {
-            camera: (stream, self._transport.publisher(stream.topic, stream.type,
-                                                       QosSpec(reliability="best_effort", depth=2)))
+            camera: (stream, self._transport.publisher(stream.topic, stream.type, _CAMERA_QOS))
             for camera, stream in hardware.cameras.items() if camera in self.sim_config.cameras
         }
         self._operator_pub = self._transport.publisher(hardware.operator_topic, "std_msgs/String", _EVENT_QOS)
