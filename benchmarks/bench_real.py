@@ -24,20 +24,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 os.environ.setdefault("MUJOCO_GL", "egl")
-os.environ.setdefault(
-    "CYCLONEDDS_URI",
-    '<CycloneDDS><Domain><General><Interfaces><NetworkInterface address="127.0.0.1"/></Interfaces>'
-    "</General></Domain></CycloneDDS>",
-)
 
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
@@ -47,6 +39,7 @@ import dexsim  # noqa: E402,F401
 from dexsim.interface import ControlConfig  # noqa: E402
 from dexsim.real.config import HARDWARE_DIR, PROFILES, load_hardware_config  # noqa: E402
 from dexsim.real.env import INFO_STATE_AGE  # noqa: E402
+from dexsim.real.loopback import twin_subprocess, use_loopback  # noqa: E402
 
 CAMERAS = ("top", "wrist")
 MAX_RATE_HZ = 500.0
@@ -54,33 +47,18 @@ MAX_RATE_HZ = 500.0
 
 @contextmanager
 def twin(domain_id: int, cameras: tuple[str, ...], state_hz: float, duration_s: float) -> Iterator[None]:
-    """``dexsim twin`` in a child process for the ``with`` block (always stopped, killed if it hangs)."""
-    command = [sys.executable, "-m", "dexsim.cli", "twin", "--domain-id", str(domain_id), "--transport",
-               "cyclonedds", "--state-hz", str(state_hz), "--duration", str(duration_s)]
+    """``dexsim twin`` in a child process for the ``with`` block (state-only: a profile without cameras)."""
     with tempfile.TemporaryDirectory(prefix="bench_real_") as folder:
+        extra = ["--state-hz", str(state_hz)]
         if not cameras:  # a hardware file without camera topics: the twin renders nothing
             data = yaml.safe_load((HARDWARE_DIR / PROFILES["wonik_ros2"]).read_text())
             data["cameras"] = {}
             path = os.path.join(folder, "state_only.yaml")
             with open(path, "w") as handle:
                 yaml.safe_dump(data, handle)
-            command += ["--hardware", path]
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
+            extra += ["--hardware", path]
+        with twin_subprocess(domain_id, *extra, lifetime_s=duration_s, stop_timeout_s=10.0, capture_output=False):
             yield
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=5)
-            assert process.stderr is not None
-            errors = process.stderr.read()
-            process.stderr.close()
-            if process.returncode not in (0, -signal.SIGKILL) and errors:
-                print(f"twin exited with {process.returncode}:\n{errors[-2000:]}", file=sys.stderr)
 
 
 def time_sim(cameras: tuple[str, ...], steps: int, size: int) -> np.ndarray:
@@ -141,6 +119,7 @@ def main() -> None:
     parser.add_argument("--max-state-hz", type=float, default=500.0, help="twin state rate for the max rows, Hz")
     parser.add_argument("--domain-id", type=int, default=os.getpid() % 200 + 20, help="first DDS domain id")
     args = parser.parse_args()
+    use_loopback()
     steps, size, domain = args.steps, args.image_size, args.domain_id
 
     sim_cameras = time_sim(CAMERAS, steps, size)

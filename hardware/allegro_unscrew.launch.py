@@ -61,7 +61,7 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("twin", default_value="false", description="serve the MuJoCo twin instead of the hand"),
         DeclareLaunchArgument("hand", default_value="right", description="Allegro driver: left or right"),
         DeclareLaunchArgument("hardware_type", default_value="physical_device",
-                              description="Allegro driver ros2_control_hardware_type (physical_device, mock_components)"),
+                              description="driver ros2_control_hardware_type: physical_device, mock_components"),
         DeclareLaunchArgument("hardware_yaml", default_value=str(HARDWARE_DIR / "allegro_ros2.yaml"),
                               description="dexsim hardware profile the twin serves"),
         DeclareLaunchArgument("top_device", default_value="/dev/video0", description="top camera V4L2 device"),

@@ -7,11 +7,11 @@ import os
 import pytest
 from twin_process import next_domain_id
 
-# Read by cyclonedds when a domain is first joined; every test joins a fresh domain id.
-os.environ["CYCLONEDDS_URI"] = (
-    "<CycloneDDS><Domain><General><Interfaces><NetworkInterface address=\"127.0.0.1\"/></Interfaces>"
-    "</General></Domain></CycloneDDS>"
-)
+from dexsim.real.loopback import LOOPBACK_CYCLONEDDS_URI
+
+# Read by cyclonedds when a domain is first joined (and inherited by the twins); always loopback in tests,
+# whatever the caller's environment says. Every test joins a fresh domain id.
+os.environ["CYCLONEDDS_URI"] = LOOPBACK_CYCLONEDDS_URI
 
 
 @pytest.fixture
