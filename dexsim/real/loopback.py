@@ -14,13 +14,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
-__all__ = ["LOOPBACK_CYCLONEDDS_URI", "use_loopback", "twin_subprocess"]
+__all__ = ["LOOPBACK_CYCLONEDDS_URI", "loopback_uri", "use_loopback", "twin_subprocess"]
 
-LOOPBACK_CYCLONEDDS_URI: Final = (
-    '<CycloneDDS><Domain><General><Interfaces><NetworkInterface address="127.0.0.1"/></Interfaces>'
-    "</General></Domain></CycloneDDS>"
-)
-"""A ``CYCLONEDDS_URI`` that keeps cyclonedds on 127.0.0.1 (discovery and data never leave the machine)."""
+
+def loopback_uri(discovery_tag: str = "") -> str:
+    """A ``CYCLONEDDS_URI`` that keeps cyclonedds on 127.0.0.1 (discovery and data never leave the machine).
+
+    With a ``discovery_tag`` only participants with the same tag discover each other, even on the same domain
+    id: give each concurrent test run its own tag and parallel runs cannot cross-talk.
+    """
+    if discovery_tag and not discovery_tag.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"discovery tag must be letters, digits, '-' or '_', got {discovery_tag!r}")
+    discovery = f"<Discovery><Tag>{discovery_tag}</Tag></Discovery>" if discovery_tag else ""
+    return (
+        '<CycloneDDS><Domain><General><Interfaces><NetworkInterface address="127.0.0.1"/></Interfaces>'
+        f"</General>{discovery}</Domain></CycloneDDS>"
+    )
+
+
+LOOPBACK_CYCLONEDDS_URI: Final = loopback_uri()
+""":func:`loopback_uri` without a discovery tag."""
 
 
 def use_loopback() -> None:

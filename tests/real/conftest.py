@@ -7,11 +7,12 @@ import os
 import pytest
 from twin_process import next_domain_id
 
-from dexsim.real.loopback import LOOPBACK_CYCLONEDDS_URI
+from dexsim.real.loopback import loopback_uri
 
 # Read by cyclonedds when a domain is first joined (and inherited by the twins); always loopback in tests,
-# whatever the caller's environment says. Every test joins a fresh domain id.
-os.environ["CYCLONEDDS_URI"] = LOOPBACK_CYCLONEDDS_URI
+# whatever the caller's environment says. Every test joins a fresh domain id, and this run's discovery tag
+# keeps it apart from concurrent runs that happen to pick the same domain ids.
+os.environ["CYCLONEDDS_URI"] = loopback_uri(f"dexsim-tests-{os.getpid()}-{os.urandom(4).hex()}")
 
 
 @pytest.fixture
