@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import time
 from typing import Any
 
@@ -54,21 +55,42 @@ def _run_twin(args: argparse.Namespace) -> int:
     return 0
 
 
+_KEYS = {"r": "ready", "s": "success", "d": "bottle_dropped", "f": "failure", "e": "estop"}
+"""Operator keys of ``dexsim operator keys`` -> the event they send."""
+
+
 def _run_operator(args: argparse.Namespace) -> int:
     from dexsim.real.env import OperatorEvent
     from dexsim.real.transport import QosSpec, open_transport
 
     hardware = _hardware(args)
-    if args.event not in OperatorEvent.ALL:
-        raise ValueError(f"operator event must be one of {OperatorEvent.ALL}, got {args.event!r}")
+    interactive = args.event == "keys"
+    if not interactive and args.event not in OperatorEvent.ALL:
+        raise ValueError(f"operator event must be 'keys' or one of {OperatorEvent.ALL}, got {args.event!r}")
     with open_transport(hardware.transport, hardware.domain_id) as transport:
         publisher = transport.publisher(hardware.operator_topic, "std_msgs/String", QosSpec(depth=10))
-        message = transport.message("std_msgs/String")
-        message.data = args.event
+
+        def send(event: str) -> None:
+            message = transport.message("std_msgs/String")
+            message.data = event
+            publisher.publish(message)
+            print(f"sent '{event}' on {hardware.operator_topic}", flush=True)
+
         time.sleep(args.discovery_s)  # let the subscribers discover this writer (volatile: no history)
-        publisher.publish(message)
-        time.sleep(0.2)
-    print(f"sent '{args.event}' on {hardware.operator_topic}")
+        if not interactive:
+            send(args.event)
+        else:
+            keys = ", ".join(f"{key} = {event}" for key, event in _KEYS.items())
+            print(f"operator keys (then Enter): {keys}, q = quit", flush=True)
+            for line in sys.stdin:
+                key = line.strip().lower()[:1]
+                if key == "q":
+                    break
+                if key in _KEYS:
+                    send(_KEYS[key])
+                elif key:
+                    print(f"unknown key {key!r}; {keys}, q = quit", flush=True)
+        time.sleep(0.2)  # let the last message leave before the participant goes
     return 0
 
 
@@ -84,6 +106,7 @@ def register(subparsers: Any) -> None:
     twin.set_defaults(handler=_run_twin)
     operator = subparsers.add_parser("operator", help="send an operator event (ready, success, ...) to the hand env")
     _add_hardware_arguments(operator)
-    operator.add_argument("event", help="ready | success | bottle_dropped | failure | estop")
+    operator.add_argument("event", help="ready | success | bottle_dropped | failure | estop, "
+                          "or keys: read one-letter keys from stdin (r s d f e, q quits)")
     operator.add_argument("--discovery-s", type=float, default=1.0, help="wait before sending, s")
     operator.set_defaults(handler=_run_operator)
