@@ -4,7 +4,8 @@ Each ``step``: the action becomes an absolute target (:func:`dexsim.interface.ac
 the :class:`~dexsim.real.safety.SafetyLayer` checks it, a background thread streams the safe setpoint to the
 driver at ``command_hz``, and at the next control tick the newest joint state and camera frames form the
 observation. Data older than its bound (``state_timeout_s``, a camera's ``timeout_s``) ends the episode with
-``termination_reason`` ``"stale_joint_states"`` / ``"stale_<camera>_image"``: nothing old is silently reused.
+``termination_reason`` ``"stale_joint_states"`` / ``"stale_<camera>_image"`` (what and how old in
+``info["termination_detail"]``): nothing old is silently reused.
 
 The lid is not sensed: lid fields are ``nan``; success (and a dropped bottle) comes from the operator, as
 ``std_msgs/String`` ``success`` / ``bottle_dropped`` on ``operator_topic`` (``dexsim operator success``, or
@@ -47,12 +48,21 @@ from dexsim.real.safety import INFO_SAFETY_EVENTS, SafetyLayer, wanted_target
 from dexsim.real.transport import LatestMessage, QosSpec, Transport, open_transport
 from dexsim.real.wire import fill_command, read_joint_state
 
-__all__ = ["AllegroUnscrewRealEnv", "make_real_env", "OperatorEvent", "INFO_STATE_AGE", "INFO_IMAGE_AGES"]
+__all__ = [
+    "AllegroUnscrewRealEnv",
+    "make_real_env",
+    "OperatorEvent",
+    "INFO_STATE_AGE",
+    "INFO_IMAGE_AGES",
+    "INFO_TERMINATION_DETAIL",
+]
 
 INFO_STATE_AGE = "state_age_s"
 """Info key: age of the joint state in the observation, s."""
 INFO_IMAGE_AGES = "image_ages_s"
 """Info key: camera name -> age of its frame in the observation, s."""
+INFO_TERMINATION_DETAIL = "termination_detail"
+"""Info key: why the episode ended, in words ('' while running), e.g. which topic went quiet for how long."""
 
 _EVENT_QOS = QosSpec(reliability="reliable", depth=10)
 _ANNOUNCE_PERIOD_S = 0.5
@@ -125,6 +135,7 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         self._episode_start = 0.0
         self._next_tick = 0.0
         self._done_reason = ""
+        self._done_detail = ""
         self._success = False
         self._dropped = False
         self._obs: dict[str, NDArray[Any]] | None = None
@@ -220,13 +231,15 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         self._take_operator_events()  # events before the episode starts do not count
         self._steps = 0
         self._done_reason = ""
+        self._done_detail = ""
         self._success = self._dropped = False
         self._episode_start = time.monotonic()
         self._next_tick = self._episode_start + self.config.control_dt
         self._obs_counts = {}
-        obs, reason, ages = self._observe(time.monotonic() + hw.ready_timeout_s, need_new=False)
+        self._done_detail = ""
+        obs, reason, detail, ages = self._observe(time.monotonic() + hw.ready_timeout_s, need_new=False)
         if reason:
-            raise TimeoutError(f"after homing: {reason}")
+            raise TimeoutError(f"after homing: {detail}")
         self._install_sigint()
         return obs, self._info(ages)
 
@@ -288,23 +301,24 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         if delay > 0:
             time.sleep(delay)
         self._next_tick = max(self._next_tick + self.config.control_dt, time.monotonic())
-        obs, reason, ages = self._observe(time.monotonic() + self.hardware.state_timeout_s, need_new=True)
+        obs, reason, detail, ages = self._observe(time.monotonic() + self.hardware.state_timeout_s, need_new=True)
         self._steps += 1
         for event in self._take_operator_events():
             if event == OperatorEvent.SUCCESS:
                 self._success = True
             elif event in (OperatorEvent.BOTTLE_DROPPED, OperatorEvent.FAILURE):
                 self._dropped = event == OperatorEvent.BOTTLE_DROPPED
-                reason = reason or event
+                if not reason:
+                    reason, detail = event, f"the operator reported '{event}'"
         if layer.estopped:
-            reason = "estop"
+            reason, detail = "estop", "e-stop (SIGINT, estop() or the operator's 'estop'): holding position"
         terminated = bool(reason) or self._success or self._dropped
         truncated = not terminated and self._steps >= self.config.max_episode_steps
         if reason:
             layer.estop()  # hold whatever the hand does next
-            self._done_reason = reason
+            self._done_reason, self._done_detail = reason, detail
         elif self._success:
-            self._done_reason = "success"
+            self._done_reason, self._done_detail = "success", "the operator reported 'success'"
         elif self._dropped:
             self._done_reason = "bottle_dropped"
         elif truncated:
@@ -314,8 +328,10 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         info = self._info(ages)
         return obs, float(self._success), terminated, truncated, info
 
-    def _observe(self, deadline: float, need_new: bool) -> tuple[dict[str, NDArray[Any]], str, dict[str, float]]:
-        """The newest data as an observation, or (the previous observation, a reason) if it is stale."""
+    def _observe(
+        self, deadline: float, need_new: bool
+    ) -> tuple[dict[str, NDArray[Any]], str, str, dict[str, float]]:
+        """``(observation, reason, detail, ages)``: the newest data, or the previous observation and why not."""
         hw = self.hardware
         sources: list[tuple[str, LatestMessage, float]] = [("joint_states", self._state, hw.state_timeout_s)]
         sources += [(camera, self._images[camera], hw.cameras[camera].timeout_s) for camera in self.config.cameras]
@@ -330,8 +346,8 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
             if message is None or age > bound or (need_new and count <= last_count):
                 what = "joint_states" if key == "joint_states" else f"{key}_image"
                 topic = hw.state_topic if key == "joint_states" else hw.cameras[key].topic
-                reason = f"stale_{what}: nothing new on {topic} for {age:.3f} s (bound {bound} s)"
-                return self._previous_obs(), reason, ages
+                detail = f"nothing new on {topic} for {age:.3f} s (bound {bound} s)"
+                return self._previous_obs(), f"stale_{what}", detail, ages
             messages[key] = message
             self._obs_counts[key] = count
         try:
@@ -344,9 +360,9 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
                 frame = message_to_rgb(messages[camera], hw.cameras[camera].type == IMAGE_COMPRESSED)
                 obs[CAMERA_OBS_KEYS[camera]] = fit_square(frame, self.config.image_size)
         except ValueError as exc:
-            return self._previous_obs(), f"bad_message: {exc}", ages
+            return self._previous_obs(), "bad_message", str(exc), ages
         self._obs = obs
-        return obs, "", ages
+        return obs, "", "", ages
 
     def _previous_obs(self) -> dict[str, NDArray[Any]]:
         if self._obs is None:
@@ -361,6 +377,7 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         info[INFO_BOTTLE_DROPPED] = self._dropped
         info[INFO_JOINT_TARGETS] = layer.goal if layer is not None else info[INFO_JOINT_TARGETS]
         info[INFO_TERMINATION_REASON] = self._done_reason
+        info[INFO_TERMINATION_DETAIL] = self._done_detail
         info[INFO_TIME] = time.monotonic() - self._episode_start if self._steps else 0.0
         info[INFO_SAFETY_EVENTS] = layer.drain_events() if layer is not None else []
         info[INFO_STATE_AGE] = ages.get("joint_states", float("inf"))

@@ -25,7 +25,7 @@ from dexsim.interface import (
     make_observation_space,
 )
 from dexsim.real.config import HardwareConfig, load_hardware_config
-from dexsim.real.env import AllegroUnscrewRealEnv
+from dexsim.real.env import INFO_TERMINATION_DETAIL, AllegroUnscrewRealEnv
 from dexsim.real.safety import INFO_SAFETY_EVENTS, SafetyConfig
 from dexsim.real.transport import QosSpec, open_transport
 from dexsim.sim.expert import UnscrewExpert
@@ -186,9 +186,10 @@ def test_killing_the_twin_ends_the_episode_within_the_freshness_bound(domain_id:
                 _, _, terminated, _, info = env.step(np.zeros(16, np.float32))
                 assert time.monotonic() - killed < 2.0
             assert time.monotonic() - killed <= hardware.state_timeout_s + ControlConfig().control_dt + 0.15
-            assert info[INFO_TERMINATION_REASON].startswith("stale_"), info[INFO_TERMINATION_REASON]
-            assert "/allegroHand_0/joint_states" in info[INFO_TERMINATION_REASON] or "image" in info[
-                INFO_TERMINATION_REASON]
+            reason, detail = info[INFO_TERMINATION_REASON], info[INFO_TERMINATION_DETAIL]
+            assert reason in ("stale_joint_states", "stale_top_image", "stale_wrist_image"), reason
+            topic = "/allegroHand_0/joint_states" if reason == "stale_joint_states" else "_camera/image_raw"
+            assert topic in detail and "bound" in detail, detail
         finally:
             env.close()
 
