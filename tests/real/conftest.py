@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from twin_process import next_domain_id
 
 from dexsim.real.loopback import loopback_uri
+
+from .twin_process import next_domain_id
 
 # Read by cyclonedds when a domain is first joined (and inherited by the twins); always loopback in tests,
 # whatever the caller's environment says. Every test joins a fresh domain id, and this run's discovery tag

@@ -9,7 +9,6 @@ import time
 import gymnasium as gym
 import numpy as np
 import pytest
-from twin_process import next_domain_id, twin_process
 
 import dexsim  # noqa: F401  (registers the envs)
 from dexsim.hand import home_pose, lower_limits, upper_limits
@@ -29,6 +28,8 @@ from dexsim.real.env import INFO_TERMINATION_DETAIL, AllegroUnscrewRealEnv
 from dexsim.real.safety import INFO_SAFETY_EVENTS, SafetyConfig
 from dexsim.real.transport import QosSpec, open_transport
 from dexsim.sim.expert import UnscrewExpert
+
+from .twin_process import next_domain_id, twin_process
 
 pytest.importorskip("cyclonedds")
 

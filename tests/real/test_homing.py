@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 import pytest
-from twin_process import twin_process
 
 from dexsim.hand import home_pose
 from dexsim.interface import OBS_JOINT_POSITIONS, ControlConfig
@@ -14,6 +13,8 @@ from dexsim.real.config import load_hardware_config
 from dexsim.real.env import AllegroUnscrewRealEnv
 from dexsim.real.transport import QosSpec, open_transport
 from dexsim.real.wire import read_command
+
+from .twin_process import twin_process
 
 pytest.importorskip("cyclonedds")
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from twin_process import twin_process
 
 from dexsim.data.recorder import Recorder, record_episode
 from dexsim.data.schema import KEY_ACTION, KEY_JOINT_TARGET, KEY_LID_ANGLE
@@ -15,6 +14,8 @@ from dexsim.hand import home_pose
 from dexsim.interface import OBS_JOINT_POSITIONS, ControlConfig
 from dexsim.real.config import load_hardware_config
 from dexsim.real.env import AllegroUnscrewRealEnv
+
+from .twin_process import twin_process
 
 pytest.importorskip("cyclonedds")
 

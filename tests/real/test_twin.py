@@ -12,13 +12,13 @@ import yaml
 
 pytest.importorskip("cyclonedds")
 
-from twin_process import twin_process  # noqa: E402
-
 from dexsim.interface import OBS_WRIST_IMAGE, ControlConfig  # noqa: E402
 from dexsim.real.config import HARDWARE_DIR, load_hardware_config  # noqa: E402
 from dexsim.real.env import AllegroUnscrewRealEnv  # noqa: E402
 from dexsim.real.transport import LatestMessage, QosSpec, open_transport  # noqa: E402
 from dexsim.real.wire import fill_command, read_joint_state  # noqa: E402
+
+from .twin_process import twin_process  # noqa: E402
 
 
 def test_the_twin_serves_states_cameras_and_obeys_commands(domain_id: int, tmp_path: Path) -> None:
