@@ -15,7 +15,7 @@ What it starts (topic names are those of ``hardware/allegro_ros2.yaml``):
   each joint to itself and whose ``state_topic`` is ``/dexsim/joint_states``.
 
 Your program (teleop recording, a policy) then runs ``gym.make("AllegroUnscrew-real", hardware=...)`` on the same
-``ROS_DOMAIN_ID``; see ``hardware/SETUP.md``. The CAN interface must be up before launching (SETUP.md, step 2).
+DDS domain (``ROS_DOMAIN_ID`` here; ``domain_id`` in the hardware YAML there); see ``hardware/SETUP.md``. The CAN interface must be up before launching (SETUP.md, step 2).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, ExecuteProcess, IncludeLaunchDescription
 from launch.conditions import IfCondition, UnlessCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
@@ -83,7 +83,8 @@ def generate_launch_description() -> LaunchDescription:
         condition=UnlessCondition(LaunchConfiguration("twin")),
     )
     twin = ExecuteProcess(
-        cmd=["dexsim", "twin", "--hardware", LaunchConfiguration("hardware_yaml"), "--transport", "rclpy"],
+        cmd=["dexsim", "twin", "--hardware", LaunchConfiguration("hardware_yaml"), "--transport", "rclpy",
+             "--domain-id", EnvironmentVariable("ROS_DOMAIN_ID", default_value="0")],  # the launching shell's domain
         condition=IfCondition(LaunchConfiguration("twin")),
         output="screen",
     )
