@@ -15,7 +15,8 @@ What it starts (topic names are those of ``hardware/allegro_ros2.yaml``):
   each joint to itself and whose ``state_topic`` is ``/dexsim/joint_states``.
 
 Your program (teleop recording, a policy) then runs ``gym.make("AllegroUnscrew-real", hardware=...)`` on the same
-DDS domain (``ROS_DOMAIN_ID`` here; ``domain_id`` in the hardware YAML there); see ``hardware/SETUP.md``. The CAN interface must be up before launching (SETUP.md, step 2).
+DDS domain (``ROS_DOMAIN_ID`` here; ``domain_id`` in the hardware YAML there); see ``hardware/SETUP.md``.
+The CAN interface must be up before launching (SETUP.md, step 2).
 """
 
 from __future__ import annotations
