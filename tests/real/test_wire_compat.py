@@ -1,12 +1,12 @@
-"""What our writers put on the wire, read back by an independent ROS 2-compatible DDS program.
+"""What our writers put on the wire, as a ROS 2 node would receive it.
 
-The structs below are a second, separate transcription of the ROS 2 ``.msg`` definitions (as any ROS 2 node's
-generated types are); a reader built on them is how the Allegro driver's ForwardCommandController or an image
-viewer would see our messages. No ``from __future__ import annotations``: cyclonedds reads the annotations.
+Readers here are plain cyclonedds participants on the ROS topic names (not our transport), and the bytes are
+checked against CDR encoded by hand from the ROS 2 ``.msg`` definitions: little-endian classic CDR (encapsulation
+``00 01``), 8-byte alignment for float64, which is what ROS 2 RMWs exchange. No ``from __future__ import
+annotations``: cyclonedds reads the annotations.
 """
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
@@ -15,8 +15,6 @@ pytest.importorskip("cyclonedds")
 
 from cyclonedds.core import Qos  # noqa: E402
 from cyclonedds.domain import DomainParticipant  # noqa: E402
-from cyclonedds.idl import IdlStruct  # noqa: E402
-from cyclonedds.idl.types import float64, int32, sequence, uint8, uint32  # noqa: E402
 from cyclonedds.sub import DataReader  # noqa: E402
 from cyclonedds.topic import Topic  # noqa: E402
 
@@ -27,47 +25,11 @@ from dexsim.real.images import fill_raw_image  # noqa: E402
 from dexsim.real.transport import QosSpec, open_transport  # noqa: E402
 from dexsim.real.wire import fill_command  # noqa: E402
 
-
-@dataclass
-class _Dim(IdlStruct, typename="std_msgs::msg::dds_::MultiArrayDimension_"):
-    label: str = ""
-    size: uint32 = 0
-    stride: uint32 = 0
+_CDR_LE = b"\x00\x01\x00\x00"
 
 
-@dataclass
-class _Layout(IdlStruct, typename="std_msgs::msg::dds_::MultiArrayLayout_"):
-    dim: sequence[_Dim] = field(default_factory=list)
-    data_offset: uint32 = 0
-
-
-@dataclass
-class _Float64Array(IdlStruct, typename="std_msgs::msg::dds_::Float64MultiArray_"):
-    layout: _Layout = field(default_factory=_Layout)
-    data: sequence[float64] = field(default_factory=list)
-
-
-@dataclass
-class _Stamp(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
-    sec: int32 = 0
-    nanosec: uint32 = 0
-
-
-@dataclass
-class _Head(IdlStruct, typename="std_msgs::msg::dds_::Header_"):
-    stamp: _Stamp = field(default_factory=_Stamp)
-    frame_id: str = ""
-
-
-@dataclass
-class _Image(IdlStruct, typename="sensor_msgs::msg::dds_::Image_"):
-    header: _Head = field(default_factory=_Head)
-    height: uint32 = 0
-    width: uint32 = 0
-    encoding: str = ""
-    is_bigendian: uint8 = 0
-    step: uint32 = 0
-    data: sequence[uint8] = field(default_factory=list)
+def _u32(*values: int) -> bytes:
+    return np.array(values, "<u4").tobytes()
 
 
 def _first_sample(reader: DataReader, publish: object, wanted: type) -> object:
@@ -87,12 +49,12 @@ def test_position_commands_arrive_thumb_first_as_the_ros2_controller_expects(dom
     with open_transport("cyclonedds", domain_id) as transport:
         publisher = transport.publisher(config.command_topic, config.command_type, QosSpec())
         participant = DomainParticipant(domain_id)
-        topic = Topic(participant, "rt/allegro_hand_position_controller/commands", _Float64Array)
+        topic = Topic(participant, "rt/allegro_hand_position_controller/commands", messages.Float64MultiArray)
         reader = DataReader(participant, topic, qos=Qos())
         sample = _first_sample(
             reader,
             lambda: publisher.publish(fill_command(transport.message(config.command_type), config, targets)),
-            _Float64Array,
+            messages.Float64MultiArray,
         )
     # ah_joint00..03 (thumb) first, then index, middle, ring, as the controller's joint list
     allegro = {name: i for i, name in enumerate(JOINT_NAMES)}
@@ -105,23 +67,34 @@ def test_raw_camera_frames_are_standard_rgb8_images(domain_id: int) -> None:
     with open_transport("cyclonedds", domain_id) as transport:
         publisher = transport.publisher("/top_camera/image_raw", "sensor_msgs/Image", QosSpec())
         participant = DomainParticipant(domain_id)
-        reader = DataReader(participant, Topic(participant, "rt/top_camera/image_raw", _Image), qos=Qos())
+        topic = Topic(participant, "rt/top_camera/image_raw", messages.Image)
+        reader = DataReader(participant, topic, qos=Qos())
         sample = _first_sample(
-            reader, lambda: publisher.publish(fill_raw_image(transport.message("sensor_msgs/Image"), frame)), _Image
+            reader,
+            lambda: publisher.publish(fill_raw_image(transport.message("sensor_msgs/Image"), frame)),
+            messages.Image,
         )
     assert (sample.height, sample.width, sample.encoding, sample.step, sample.is_bigendian) == (6, 5, "rgb8", 15, 0)
     np.testing.assert_array_equal(np.asarray(sample.data, np.uint8).reshape(6, 5, 3), frame)
 
 
-def test_our_structs_serialize_to_the_same_bytes_as_an_independent_transcription() -> None:
-    ours = messages.Float64MultiArray(
+def test_float64_multi_array_and_image_bytes_match_hand_encoded_cdr() -> None:
+    command = messages.Float64MultiArray(
         layout=messages.MultiArrayLayout(dim=[messages.MultiArrayDimension("joints", 16, 16)], data_offset=2),
         data=[0.5, -1.25],
     )
-    theirs = _Float64Array(layout=_Layout(dim=[_Dim("joints", 16, 16)], data_offset=2), data=[0.5, -1.25])
-    assert ours.serialize() == theirs.serialize()
+    expected = (
+        _CDR_LE + _u32(1) + _u32(7) + b"joints\x00" + b"\x00" + _u32(16, 16) + _u32(2)  # dim[], data_offset
+        + _u32(2) + np.array([0.5, -1.25], "<f8").tobytes()  # data[] (its float64s start 8-byte aligned)
+    )
+    assert command.serialize() == expected
+    bare = messages.Float64MultiArray(data=[0.5])  # data[] length at body offset 8: 4 bytes of padding follow
+    assert bare.serialize() == _CDR_LE + _u32(0, 0, 1) + b"\x00" * 4 + np.array([0.5], "<f8").tobytes()
     image = messages.Image(header=messages.Header(messages.Time(1, 2), "top_camera"), height=1, width=2,
                            encoding="bgr8", is_bigendian=0, step=6, data=list(range(6)))
-    other = _Image(header=_Head(_Stamp(1, 2), "top_camera"), height=1, width=2, encoding="bgr8", is_bigendian=0,
-                   step=6, data=list(range(6)))
-    assert image.serialize() == other.serialize()
+    expected = (
+        _CDR_LE + np.array([1], "<i4").tobytes() + _u32(2) + _u32(11) + b"top_camera\x00" + b"\x00"  # header
+        + _u32(1, 2) + _u32(5) + b"bgr8\x00" + b"\x00" + b"\x00" * 2  # height, width, encoding, is_bigendian
+        + _u32(6) + _u32(6) + bytes(range(6))  # step, data[]
+    )
+    assert image.serialize() == expected
