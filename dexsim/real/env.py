@@ -301,7 +301,7 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         if delay > 0:
             time.sleep(delay)
         self._next_tick = max(self._next_tick + self.config.control_dt, time.monotonic())
-        obs, reason, detail, ages = self._observe(time.monotonic() + self.hardware.state_timeout_s, need_new=True)
+        obs, reason, detail, ages = self._observe(time.monotonic() + self._max_data_bound(), need_new=True)
         self._steps += 1
         for event in self._take_operator_events():
             if event == OperatorEvent.SUCCESS:
@@ -328,6 +328,11 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         info = self._info(ages)
         return obs, float(self._success), terminated, truncated, info
 
+    def _max_data_bound(self) -> float:
+        """The longest freshness bound of the data an observation needs, s."""
+        hw = self.hardware
+        return max([hw.state_timeout_s, *(hw.cameras[camera].timeout_s for camera in self.config.cameras)])
+
     def _observe(
         self, deadline: float, need_new: bool
     ) -> tuple[dict[str, NDArray[Any]], str, str, dict[str, float]]:
@@ -339,7 +344,12 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         messages: dict[str, Any] = {}
         for key, holder, bound in sources:
             last_count = self._obs_counts.get(key, 0) if need_new else 0
-            holder.wait_newer(last_count, min(deadline, time.monotonic() + bound) - time.monotonic())
+            held_since, held_count = holder.get()[1:]
+            if need_new:  # a newer message, until the one held would be older than its bound
+                limit = held_since + bound if held_count > 0 else time.monotonic() + bound
+                holder.wait_newer(last_count, min(deadline, limit) - time.monotonic())
+            elif held_count == 0 or time.monotonic() - held_since > bound:  # none fresh yet: wait for one
+                holder.wait_newer(held_count, deadline - time.monotonic())
             message, received_at, count = holder.get()
             age = time.monotonic() - received_at
             ages[key] = age
