@@ -66,6 +66,7 @@ __all__ = [
     "empty_info",
     "Controller",
     "Policy",
+    "env_config",
 ]
 
 OBS_JOINT_POSITIONS: Final = "joint_positions"
@@ -171,6 +172,18 @@ def make_action_space(config: ControlConfig) -> gym.spaces.Box:
     """The action space: 16 delta joint positions bounded by ``max_joint_delta``, rad."""
     bound = np.float32(config.max_joint_delta)
     return gym.spaces.Box(-bound, bound, shape=(NUM_JOINTS,), dtype=np.float32)
+
+
+def env_config(env: gym.Env[Any, Any]) -> ControlConfig:
+    """The :class:`ControlConfig` of a dexsim env, wrapped or not (``env.unwrapped.config``).
+
+    Raises:
+        ValueError: The env does not expose a ControlConfig (it does not follow this contract).
+    """
+    config = getattr(env.unwrapped, "config", None)
+    if not isinstance(config, ControlConfig):
+        raise ValueError(f"{type(env.unwrapped).__name__} has no ControlConfig 'config' attribute")
+    return config
 
 
 def validate_action(action: Any) -> NDArray[np.float64]:

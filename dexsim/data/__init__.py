@@ -12,11 +12,12 @@
 """
 
 from dexsim.data.check import CheckReport, Problem, check_dataset
-from dexsim.data.recorder import Recorder, env_config, record_episode
+from dexsim.data.recorder import Recorder, record_episode
 from dexsim.data.schema import LOW_DIM_KEYS, EpisodeMetadata, FrameSchema
 from dexsim.data.stats import FeatureStats, compute_image_stats, compute_stats
 from dexsim.data.store import DatasetError, DatasetStore, Episode, EpisodeSummary, IncompleteEpisode, read_concatenated
 from dexsim.data.windows import WindowConfig, WindowDataset
+from dexsim.interface import env_config
 
 __all__ = [
     "CheckReport",

@@ -40,25 +40,12 @@ from dexsim.interface import (
     Controller,
     Policy,
     action_to_target,
+    env_config,
     validate_action,
 )
 from dexsim.rollout import Transition, run_episode
 
 __all__ = ["Recorder", "record_episode", "env_config", "software_versions"]
-
-
-def env_config(env: gym.Env[Any, Any]) -> ControlConfig:
-    """The :class:`ControlConfig` of an ``AllegroUnscrew-*`` env (``env.unwrapped.config``).
-
-    Raises:
-        ValueError: The env does not expose a ControlConfig.
-    """
-    config = getattr(env.unwrapped, "config", None)
-    if not isinstance(config, ControlConfig):
-        raise ValueError(
-            f"{type(env.unwrapped).__name__} has no ControlConfig 'config' attribute: pass the config to Recorder"
-        )
-    return config
 
 
 def software_versions() -> dict[str, str]:

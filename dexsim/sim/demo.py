@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dexsim.rollout import EpisodeOutcome, run_episode
+from dexsim.sim.env import AllegroUnscrewSimEnv
 from dexsim.sim.expert import DefectMode, UnscrewExpert
 
 __all__ = ["run_demo", "register"]
@@ -49,13 +50,15 @@ def run_demo(
     import dexsim  # noqa: F401  (registers the envs)
 
     env = gym.make("AllegroUnscrew-sim", cameras=(), render_mode="rgb_array", render_size=view_size)
-    fps = int(env.unwrapped.config.control_hz)
+    sim_env: AllegroUnscrewSimEnv = env.unwrapped  # type: ignore[assignment]
+    fps = int(sim_env.config.control_hz)
     output.parent.mkdir(parents=True, exist_ok=True)
     expert = UnscrewExpert(env, defect=defect)
     writer = imageio.get_writer(str(output), fps=fps, codec="libx264", quality=7, macro_block_size=16)
 
     def write(info: dict[str, Any]) -> None:
-        frame = env.render()
+        frame = sim_env.render()
+        assert frame is not None  # rgb_array mode always returns a frame
         status = "RELEASED - lid off the thread" if info["success"] else info["termination_reason"] or "unscrewing"
         writer.append_data(_annotate(frame, [
             f"t = {info['time']:5.2f} s   lid {np.degrees(info['lid_angle']):7.1f} deg",
@@ -66,9 +69,9 @@ def run_demo(
     try:
         outcome = run_episode(env, expert, seed=seed, on_reset=lambda obs, info: write(info),
                               on_step=lambda step: write(step.next_info))
-        simulation = env.unwrapped.simulation
+        simulation = sim_env.simulation
         for _ in range(int(tail_s * fps)):  # keep the last targets: show the freed lid
-            simulation.step_physics(env.unwrapped.config.control_dt)
+            simulation.step_physics(sim_env.config.control_dt)
             write(outcome.final_info | {"time": simulation.time, "lid_angle": simulation.lid_state().angle,
                                         "lid_turns": simulation.lid_state().turns,
                                         "lid_lift": simulation.lid_state().lift})

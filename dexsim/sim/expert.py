@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from dexsim.hand import FINGER_JOINT_SLICES, Finger, home_pose
 from dexsim.hand.ik import FingerIKConfig, solve_fingertips
 from dexsim.hand.kinematics import fingertip_positions
-from dexsim.interface import OBS_JOINT_POSITIONS, target_to_action
+from dexsim.interface import OBS_JOINT_POSITIONS, env_config, target_to_action
 from dexsim.sim.simulation import BOTTLE_NOMINAL_Z_M, LID_TARGET_Y_M, PALM_FACE_X_M
 
 __all__ = ["DefectMode", "ExpertConfig", "UnscrewExpert", "CLEAN_LABEL"]
@@ -106,9 +106,9 @@ class UnscrewExpert:
         self.defect = DefectMode(defect) if defect is not None else None
         self.config = config or ExpertConfig()
         self._simulation = getattr(env.unwrapped, "simulation", None) if privileged else None
-        env_config = env.unwrapped.config
-        self._dt = env_config.control_dt
-        self._max_delta = env_config.max_joint_delta
+        control = env_config(env)
+        self._dt = control.control_dt
+        self._max_delta = control.max_joint_delta
         self._ik_config = FingerIKConfig(abduction=(self.config.index_abduction, 0.0, 0.0))
         self._rng = np.random.default_rng()
         self.reset()

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from dexsim.interface import env_config
 from dexsim.teleop.stream import StreamSample, read_hand_stream, write_hand_stream
 from dexsim.teleop.synthetic import MOTIONS, gesture_stream, synthetic_stream
 
@@ -75,7 +76,7 @@ def _replay(args: argparse.Namespace) -> int:
         if recorder is not None and recorder.recording:
             recorder.add_step(step.observation, step.info, step.action, step.next_info)
 
-    controller = RetargetingController(ReplaySource(stream.samples), control=env.unwrapped.config, on_event=on_event)
+    controller = RetargetingController(ReplaySource(stream.samples), control=env_config(env), on_event=on_event)
     try:
         outcome = run_episode(env, controller, seed=args.seed, max_steps=args.steps, on_step=on_step)
         if recorder is not None and recorder.recording:
