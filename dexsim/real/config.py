@@ -104,7 +104,7 @@ class HardwareConfig:
         cameras: Camera name (``top``/``wrist``) -> stream.
         operator_topic: ``std_msgs/String`` events from the operator (``ready``, ``success``, ``failure``,
             ``estop``); the twin server plays the operator.
-        episode_topic: ``std_msgs/String`` events the env publishes (``reset <n>``, ``end <reason>``).
+        episode_topic: ``std_msgs/String`` events the env publishes (``reset <id> [seed]``, ``end <id> <reason>``).
         wait_for_ready: ``reset()`` waits for the operator's ``ready`` (bottle placed) before homing.
         ready_timeout_s: How long ``reset()`` waits for ``ready`` and for the first joint state.
         home_speed: Joint speed of the move to the home pose in ``reset()``.

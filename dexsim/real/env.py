@@ -9,14 +9,16 @@ observation. Data older than its bound (``state_timeout_s``, a camera's ``timeou
 
 The lid is not sensed: lid fields are ``nan``; success (and a dropped bottle) comes from the operator, as
 ``std_msgs/String`` ``success`` / ``bottle_dropped`` on ``operator_topic`` (``dexsim operator success``, or
-:meth:`AllegroUnscrewRealEnv.mark_success`). ``reset()`` announces ``reset <n>`` on ``episode_topic``, waits
-for the operator's ``ready <n>`` (the twin server answers it after resetting its scene), then moves to the home
+:meth:`AllegroUnscrewRealEnv.mark_success`). ``reset()`` announces ``reset <id> [seed]`` on ``episode_topic``
+(``id`` = :attr:`AllegroUnscrewRealEnv.episode_id`; ``end <id> <reason>`` follows when it ends), waits
+for the operator's ``ready <id>`` (the twin server answers it after resetting its scene), then moves to the home
 pose at ``home_speed``. SIGINT during an episode latches the e-stop: the hand holds, the next step ends the
 episode with ``"estop"``; a second SIGINT raises ``KeyboardInterrupt``. ``close()`` holds and leaves the domain.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -131,6 +133,7 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         self._streamer = threading.Thread(target=self._stream_commands, name="dexsim-command-stream", daemon=True)
         self._streamer.start()
         self._episode = 0
+        self._token = os.urandom(3).hex()
         self._steps = 0
         self._episode_start = 0.0
         self._next_tick = 0.0
@@ -150,6 +153,11 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
             self._events_lock.notify_all()
         if word == OperatorEvent.ESTOP:
             self.estop()
+
+    @property
+    def episode_id(self) -> str:
+        """``<env token>-<n>``: names the current episode on the episode topic (unique across env instances)."""
+        return f"{self._token}-{self._episode}"
 
     def mark_success(self) -> None:
         """The operator's 'the lid is off' (also sent to other listeners on the operator topic)."""
@@ -216,7 +224,7 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         self._episode += 1
         self._take_operator_events()
         announce = self._transport.message("std_msgs/String")
-        announce.data = f"reset {self._episode}" + (f" {seed}" if seed is not None else "")
+        announce.data = f"reset {self.episode_id}" + (f" {seed}" if seed is not None else "")
         self._episode_pub.publish(announce)
         deadline = time.monotonic() + hw.ready_timeout_s
         if hw.wait_for_ready:
@@ -236,7 +244,6 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
         self._episode_start = time.monotonic()
         self._next_tick = self._episode_start + self.config.control_dt
         self._obs_counts = {}
-        self._done_detail = ""
         obs, reason, detail, ages = self._observe(time.monotonic() + hw.ready_timeout_s, need_new=False)
         if reason:
             raise TimeoutError(f"after homing: {detail}")
@@ -245,7 +252,7 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
 
     def _wait_ready(self, deadline: float, announce: Any) -> None:
         """Wait for ``ready``, repeating the announcement (a late-joining listener missed the first one)."""
-        wanted = (OperatorEvent.READY, f"{OperatorEvent.READY} {self._episode}")
+        wanted = (OperatorEvent.READY, f"{OperatorEvent.READY} {self.episode_id}")
         ok = False
         while not ok and time.monotonic() < deadline:
             with self._events_lock:
@@ -325,6 +332,9 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
             self._done_reason = "time_limit"
         if terminated or truncated:
             self._restore_sigint()
+            ended = self._transport.message("std_msgs/String")
+            ended.data = f"end {self.episode_id} {self._done_reason}"
+            self._episode_pub.publish(ended)
         info = self._info(ages)
         return obs, float(self._success), terminated, truncated, info
 

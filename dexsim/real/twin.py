@@ -3,7 +3,7 @@
 Any ROS 2 client (and ``AllegroUnscrew-real``) sees what the hardware would publish: ``sensor_msgs/JointState``
 on the state topic at ``state_hz`` (positions, velocities, and the PD torque as effort, under the driver's joint
 names), camera frames at ``camera_hz``, and it obeys position commands on the command topic. It also plays the
-operator: it answers ``reset <n> [seed]`` on the episode topic by resetting the scene and sending ``ready <n>``,
+operator: it answers ``reset <id> [seed]`` on the episode topic by resetting the scene and sending ``ready <id>``,
 and reports ``success`` when the thread releases the lid and ``bottle_dropped`` when the bottle falls.
 """
 

@@ -50,7 +50,11 @@ def twin_domain() -> object:
 def test_episodes_complete_with_the_contract(twin_domain: tuple[int, subprocess.Popen[str]]) -> None:
     domain, _ = twin_domain
     config = ControlConfig(time_limit_s=0.5)
-    env = gym.make("AllegroUnscrew-real", config=config, hardware=_hardware(domain))
+    hardware = _hardware(domain)
+    announced: list[str] = []
+    listener = open_transport("cyclonedds", domain)
+    listener.subscribe(hardware.episode_topic, "std_msgs/String", QosSpec(), lambda m: announced.append(m.data))
+    env = gym.make("AllegroUnscrew-real", config=config, hardware=hardware)
     try:
         assert env.observation_space == make_observation_space(config)
         assert env.action_space == make_action_space(config)
@@ -68,8 +72,14 @@ def test_episodes_complete_with_the_contract(twin_domain: tuple[int, subprocess.
             assert info[INFO_TERMINATION_REASON] == "time_limit"
             assert np.isnan(info[INFO_LID_ANGLE]) and info[INFO_SUCCESS] is False
             assert obs["top_image"].std() > 1.0  # a rendered scene, not a blank frame
+            episode_id = env.unwrapped.episode_id
+            deadline = time.monotonic() + 2.0
+            while f"end {episode_id} time_limit" not in announced and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert f"reset {episode_id} {episode}" in announced and f"end {episode_id} time_limit" in announced
     finally:
         env.close()
+        listener.close()
 
 
 def test_expert_unscrews_the_lid_in_the_twin_over_dds(twin_domain: tuple[int, subprocess.Popen[str]]) -> None:
