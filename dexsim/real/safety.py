@@ -26,7 +26,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dexsim.hand import NUM_JOINTS, lower_limits, torque_limits, upper_limits
-from dexsim.interface import INFO_TIME, OBS_JOINT_EFFORTS, OBS_JOINT_POSITIONS, target_to_action, validate_action
+from dexsim.interface import (
+    INFO_TIME,
+    OBS_JOINT_EFFORTS,
+    OBS_JOINT_POSITIONS,
+    env_config,
+    target_to_action,
+    validate_action,
+)
 
 __all__ = ["SafetyConfig", "SafetyEvent", "SafetyLayer", "SafetyWrapper", "INFO_SAFETY_EVENTS", "wanted_target"]
 
@@ -232,7 +239,7 @@ class SafetyWrapper(gym.Wrapper[Any, Any, Any, Any]):
     def __init__(self, env: gym.Env[Any, Any], config: SafetyConfig | None = None) -> None:
         super().__init__(env)
         self.safety_config = config or SafetyConfig()
-        self._control = getattr(env.unwrapped, "config")  # noqa: B009  (every env of the contract has one)
+        self._control = env_config(env)
         self._obs: dict[str, Any] | None = None
         self._time = 0.0
         self.layer: SafetyLayer | None = None
