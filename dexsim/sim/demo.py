@@ -33,7 +33,7 @@ def _annotate(frame: NDArray[np.uint8], lines: list[str]) -> NDArray[np.uint8]:
 
 
 def run_demo(
-    output: Path, seed: int = 0, defect: DefectMode | None = None, view_size: int = _VIEW_SIZE, tail_s: float = 1.0
+    output: Path, seed: int = 0, defect: DefectMode | None = None, view_size: int = _VIEW_SIZE, tail_s: float = 3.0
 ) -> EpisodeOutcome:
     """Run the expert once in ``AllegroUnscrew-sim`` and write top + wrist views side by side to ``output``.
 
@@ -42,7 +42,7 @@ def run_demo(
         seed: Reset seed.
         defect: Optional defect mode to demonstrate.
         view_size: Height in px of each view in the video.
-        tail_s: Seconds of video kept after the episode ends (the released lid keeps turning).
+        tail_s: Seconds of video after the episode ends; after a success the expert slides the lid off.
     """
     import gymnasium as gym
     import imageio.v2 as imageio
@@ -70,7 +70,9 @@ def run_demo(
         outcome = run_episode(env, expert, seed=seed, on_reset=lambda obs, info: write(info),
                               on_step=lambda step: write(step.next_info))
         simulation = sim_env.simulation
-        for _ in range(int(tail_s * fps)):  # keep the last targets: show the freed lid
+        for frame_index in range(int(tail_s * fps)):  # after the release the expert slides the lid off
+            if outcome.success:
+                simulation.set_joint_targets(expert.lid_removal_target(frame_index / fps))
             simulation.step_physics(sim_env.config.control_dt)
             write(outcome.final_info | {"time": simulation.time, "lid_angle": simulation.lid_state().angle,
                                         "lid_turns": simulation.lid_state().turns,

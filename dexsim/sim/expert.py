@@ -181,6 +181,23 @@ class UnscrewExpert:
             target[FINGER_JOINT_SLICES[Finger.INDEX]] = self._index_q[FINGER_JOINT_SLICES[Finger.INDEX]]
         return target
 
+    def lid_removal_target(self, since_release: float) -> NDArray[np.float64]:
+        """Targets that take a released lid off the bottle, ``since_release`` s after the thread let go.
+
+        The index fingertip presses on the top of the lid, then the index root joint swings outwards (towards
+        the lid end of the bottle), dragging the lid along the bottle axis by friction; the cage holds the bottle.
+        """
+        target = self.clean_target(self.config.grasp_s)  # caging fingers closed
+        centre, radius = self._measured_lid_centre()
+        press = centre + np.array([radius + _FINGERTIP_RADIUS_M - 0.006, 0.0, 0.0])
+        self._index_q = self._solve_index(press)
+        index = FINGER_JOINT_SLICES[Finger.INDEX]
+        target[index] = self._index_q[index]
+        swing = min(1.0, max(0.0, (since_release - 0.4) / 1.2))
+        lower, upper = self._ik_config.abduction[0], 0.47
+        target[index.start] = lower + swing * (upper - lower)
+        return target
+
     def clean_target(self, t: float, reverse: bool = False) -> NDArray[np.float64]:
         """Absolute joint targets of the clean strategy ``t`` s into the task (``reverse``: tightening gait)."""
         cfg = self.config

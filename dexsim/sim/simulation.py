@@ -35,6 +35,7 @@ LID_TARGET_Y_M = 0.046
 BOTTLE_NOMINAL_Z_M = -0.035
 """Nominal bottle axis position along the fingers (hand z), m: behind the knuckle line."""
 _SHOULDER_GAP_M = 0.008  # from the end of the bottle body to the underside of the lid
+_LID_TRAVEL_M = 0.06  # how far a released lid can slide off along the bottle axis
 #: Rotation taking bottle-frame vectors to hand-frame vectors (bottle axis along hand +y, lid on the index side).
 _HAND_FROM_BOTTLE = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
@@ -137,7 +138,7 @@ class UnscrewSimulation:
         m.eq_data[self._thread_eq, :5] = (0.0, coupling, 0.0, 0.0, 0.0)
         tighten = self.config.max_tighten_turns * 2.0 * math.pi
         m.jnt_range[self._twist_jnt] = (-tighten, 1e4)
-        m.jnt_range[self._lift_jnt] = (-coupling * tighten - 1e-4, 0.03)
+        m.jnt_range[self._lift_jnt] = (-coupling * tighten - 1e-4, _LID_TRAVEL_M)
         mujoco.mj_setConst(m, self.data)
 
     # -------------------------------------------------------------------------------------------- stepping

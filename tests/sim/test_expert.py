@@ -55,3 +55,16 @@ def test_expert_from_proprioception_alone(env) -> None:
     expert = UnscrewExpert(env, privileged=False)
     outcomes = [run_episode(env, expert, seed=2000 + seed) for seed in range(8)]
     assert sum(o.success for o in outcomes) >= 7, [(o.termination_reason, o.duration_s) for o in outcomes]
+
+
+def test_expert_slides_a_released_lid_off(env) -> None:
+    expert = UnscrewExpert(env)
+    outcome = run_episode(env, expert, seed=5)
+    assert outcome.success
+    simulation = env.unwrapped.simulation
+    lift_at_release = simulation.lid_state().lift
+    for k in range(50):  # 2.5 s at 20 Hz
+        simulation.set_joint_targets(expert.lid_removal_target(k / 20))
+        simulation.step_physics(0.05)
+    assert simulation.lid_state().lift > lift_at_release + 0.015  # well clear of the bottle's neck
+    assert not simulation.bottle_dropped()
