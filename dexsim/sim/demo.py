@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image, ImageDraw
 
 from dexsim.rollout import EpisodeOutcome, run_episode
 from dexsim.sim.env import AllegroUnscrewSimEnv
@@ -19,11 +20,7 @@ _VIEW_SIZE = 320
 
 
 def _annotate(frame: NDArray[np.uint8], lines: list[str]) -> NDArray[np.uint8]:
-    """Draw text lines in the top-left corner of a frame (PIL is optional; without it, a plain bar)."""
-    try:
-        from PIL import Image, ImageDraw
-    except ImportError:  # pragma: no cover - Pillow ships with imageio, so this is a guard only
-        return frame
+    """Draw text lines on a black bar in the top-left corner of a frame."""
     image = Image.fromarray(frame)
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, 250, 14 * len(lines) + 6), fill=(0, 0, 0))

@@ -195,11 +195,6 @@ class UnscrewSimulation:
         """Bottle body centre in the hand frame, m (privileged: the real hand cannot sense it)."""
         return self.world_to_hand(self.data.xpos[self._bottle_body])
 
-    def bottle_axis_in_hand(self) -> NDArray[np.float64]:
-        """Unit bottle axis (towards the lid) in the hand frame (privileged)."""
-        axis_world = self.data.xmat[self._bottle_body].reshape(3, 3)[:, 2]
-        return self._world_from_hand.T @ axis_world
-
     def lid_position_in_hand(self) -> NDArray[np.float64]:
         """Lid centre in the hand frame, m (privileged)."""
         return self.world_to_hand(self.data.xpos[self._lid_body])
