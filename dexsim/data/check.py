@@ -60,6 +60,10 @@ def _check_episode(store: DatasetStore, episode_id: int, report: CheckReport, uu
     if episode.length == 0:
         report.problems.append(Problem("error", where, "episode has no frames"))
     for key in store.schema.fields():
+        if not episode.every_chunk_stored and (missing := episode.missing_files(key)):
+            report.problems.append(Problem(
+                "warning", where, f"array {key!r}: no file {', '.join(map(str, missing))}; it reads as zeros "
+                "(this episode predates per-chunk files: an all-zero chunk or a deleted file, cannot tell)"))
         try:
             data = episode.read(key)
         except DatasetError as exc:

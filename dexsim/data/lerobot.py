@@ -19,9 +19,11 @@ successful episode), ``next.done``, plus lerobot's automatic ``timestamp``, ``fr
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Final
@@ -38,11 +40,19 @@ except ImportError as exc:  # optional extra
 
 from dexsim.data.schema import KEY_ACTION, KEY_JOINT_TARGET
 from dexsim.data.stats import FeatureStats, image_stats_of, sample_frames, stats_of
-from dexsim.data.store import DatasetStore, Episode
+from dexsim.data.store import DatasetError, DatasetStore, Episode
 from dexsim.hand import JOINT_NAMES
 from dexsim.interface import CAMERA_OBS_KEYS, OBS_JOINT_EFFORTS, OBS_JOINT_POSITIONS
 
-__all__ = ["LEROBOT_KEYS", "VIDEO_CODECS", "LeRobotExportConfig", "export_lerobot", "CODEBASE_VERSION"]
+__all__ = [
+    "LEROBOT_KEYS",
+    "VIDEO_CODECS",
+    "EXPORT_MARKER",
+    "LeRobotExportConfig",
+    "export_lerobot",
+    "is_lerobot_export",
+    "CODEBASE_VERSION",
+]
 
 CODEBASE_VERSION: Final = "v3.0"
 CHUNKS_SIZE: Final = 1000
@@ -58,6 +68,13 @@ LEROBOT_KEYS: Final = {
     **{obs_key: f"observation.images.{camera}" for camera, obs_key in CAMERA_OBS_KEYS.items()},
 }
 """dexsim key -> LeRobot feature name."""
+
+EXPORT_MARKER: Final = "meta/dexsim_export.json"
+"""Written into every export (source dataset, episode ids, dexsim version): marks a directory ``overwrite`` may
+replace."""
+_EXPORT_ENTRIES: Final = frozenset({"meta", "data", "videos"})
+_SVT_LOG_ERRORS_ONLY: Final = "1"
+"""SVT-AV1's log level (its ``SVT_LOG`` variable) unless the user set one: errors only."""
 
 VIDEO_CODECS: Final = {"libsvtav1": "av1", "libx264": "h264"}
 """Encoder -> codec name recorded in ``info.json``."""
@@ -122,6 +139,7 @@ class _VideoWriter:
         options = {"crf": str(self.config.crf), "g": str(self.config.gop)}
         if self.config.vcodec == "libsvtav1":
             options["preset"] = "8"
+            os.environ.setdefault("SVT_LOG", _SVT_LOG_ERRORS_ONLY)  # not ~20 info lines per file; SVT_LOG=3 shows them
         self._stream = self._container.add_stream(self.config.vcodec, rate=Fraction(self.fps).limit_denominator(1000),
                                                   options=options)
         self._stream.width = self._stream.height = self.size
@@ -229,6 +247,58 @@ def _write_tasks(path: Path, tasks: list[str]) -> None:
     pq.write_table(table.replace_schema_metadata({"pandas": json.dumps(pandas_meta)}), path)
 
 
+def is_lerobot_export(path: str | Path) -> bool:
+    """Whether ``path`` is a directory this exporter wrote: only ``meta/``, ``data/``, ``videos/`` at the top and
+    its marker ``meta/dexsim_export.json`` (the only kind of directory ``overwrite`` may replace)."""
+    path = Path(path)
+    if not path.is_dir() or not (path / EXPORT_MARKER).is_file():
+        return False
+    return {entry.name for entry in path.iterdir()} <= _EXPORT_ENTRIES
+
+
+def _check_output(store: DatasetStore, out: Path, overwrite: bool) -> bool:
+    """Refuse outputs that would destroy data; returns whether an earlier export at ``out`` is to be replaced."""
+    source, target = store.root.resolve(), out.resolve()
+    if target == source or source in target.parents or target in source.parents:
+        raise ValueError(f"export directory {out} is, contains or sits inside the dataset {store.root}: "
+                         "choose a directory outside it (nothing was written or deleted)")
+    for ancestor in (target, *target.parents):
+        if ancestor.exists() and not ancestor.is_dir():
+            raise ValueError(f"export directory {out}: {ancestor} is a file, not a directory")
+    if not target.is_dir() or not any(target.iterdir()):
+        return False
+    if not is_lerobot_export(target):
+        raise FileExistsError(f"export directory {out} is not empty and not an earlier dexsim LeRobot export "
+                              f"(no {EXPORT_MARKER}): choose another directory (nothing was deleted)")
+    if not overwrite:
+        raise FileExistsError(f"export directory {out} is not empty: it holds an earlier export "
+                              "(pass overwrite=True / --overwrite to replace it)")
+    return True
+
+
+def _check_episode_ids(store: DatasetStore, episode_ids: Sequence[int] | None) -> list[int]:
+    """The ids to export, validated: each exists once, and every file each one needs is present."""
+    available = store.episode_ids()
+    ids = list(available if episode_ids is None else episode_ids)
+    if not ids:
+        raise ValueError(f"no episodes to export from {store.root}")
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"episodes {repeated} are listed more than once")
+    unknown = sorted(set(ids) - set(available))
+    if unknown:
+        have = f"{available[0]}-{available[-1]}" if available else "none"
+        raise ValueError(f"dataset {store.root} has no episodes {unknown} (its episode ids: {have}, {len(available)} "
+                         "episodes)")
+    for episode in store.episodes(ids):
+        for key in store.schema.fields():
+            missing = [str(path) for path in episode.missing_files(key)]
+            if missing and episode.every_chunk_stored:
+                raise DatasetError(f"episode {episode.name}: array {key!r}: missing file {', '.join(missing)} "
+                                   "(run `dexsim dataset check`)")
+    return ids
+
+
 def export_lerobot(
     store: DatasetStore,
     out: str | Path,
@@ -239,19 +309,54 @@ def export_lerobot(
 ) -> dict[str, Any]:
     """Write the selected episodes (all by default) as a LeRobotDataset v3.0 at ``out``; returns ``info.json``.
 
+    The export is built in a hidden sibling directory and renamed to ``out`` only when complete: a failed export
+    leaves nothing behind, and ``overwrite`` removes the earlier export only after the new one is complete.
+
     Raises:
-        FileExistsError: ``out`` exists and is not empty (unless ``overwrite``).
-        ValueError: No episode selected.
+        FileExistsError: ``out`` is not empty: an earlier export (unless ``overwrite``) or anything else (always).
+        ValueError: ``out`` is, contains or sits inside the dataset, or is a file; an episode id is unknown or
+            repeated; no episode is selected.
+        DatasetError: A selected episode is missing a file or cannot be decoded (names it).
     """
     config = config or LeRobotExportConfig()
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise FileExistsError(f"export directory {out} is not empty (pass overwrite=True / --overwrite)")
-        shutil.rmtree(out)
-    ids = list(store.episode_ids() if episode_ids is None else episode_ids)
-    if not ids:
-        raise ValueError(f"no episodes to export from {store.root}")
+    replace = _check_output(store, out, overwrite)
+    ids = _check_episode_ids(store, episode_ids)
+    target = out.resolve()
+    created = next((p for p in reversed((target, *target.parents)) if not p.exists()), None)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        info = _write_export(store, staging, ids, config)
+        _write_marker(staging, store, ids)
+        if replace:
+            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            os.rename(target, old)
+            os.rename(staging, target)
+            shutil.rmtree(old)
+        else:
+            if target.is_dir():
+                target.rmdir()  # empty
+            os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created is not None and created != target and created.exists():
+            shutil.rmtree(created, ignore_errors=True)  # directories this call created for the output
+        raise
+    return info
+
+
+def _write_marker(out: Path, store: DatasetStore, ids: list[int]) -> None:
+    from dexsim import __version__
+
+    marker = {"exporter": "dexsim", "dexsim_version": __version__, "source_dataset": str(store.root.resolve()),
+              "episode_ids": ids, "created": datetime.now(UTC).isoformat(timespec="seconds")}
+    (out / EXPORT_MARKER).write_text(json.dumps(marker, indent=1))
+
+
+def _write_export(store: DatasetStore, out: Path, ids: list[int], config: LeRobotExportConfig) -> dict[str, Any]:
+    """Write the LeRobot layout of episodes ``ids`` into the new directory ``out``; returns ``info.json``."""
     (out / "meta").mkdir(parents=True, exist_ok=True)
     fps = store.schema.control_hz
     image_keys = store.schema.image_keys

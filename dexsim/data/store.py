@@ -14,7 +14,9 @@ An episode becomes part of the dataset only by an atomic ``rename`` of a complet
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
+import itertools
 import json
 import os
 import re
@@ -28,6 +30,7 @@ import numpy as np
 import zarr
 from numpy.typing import NDArray
 from zarr.codecs import ZstdCodec
+from zarr.core.sync import sync as zarr_sync
 
 from dexsim.data.journal import JournalContents, JournalWriter, fsync_path, read_journal
 from dexsim.data.schema import FORMAT_NAME, FORMAT_VERSION, EpisodeMetadata, FrameSchema
@@ -57,6 +60,9 @@ _ZSTD_LEVEL: Final = 3
 _EPISODE_NAME = re.compile(r"episode_(\d{6})\.zarr\Z")
 _ATTRS_KEY: Final = "dexsim"
 _BUILD_NAME: Final = "episode.zarr"
+_EVERY_CHUNK_STORED: Final = "every_chunk_stored"
+"""Episode attribute: every chunk file was written (even all-zero ones), so a missing file means lost data.
+Episodes written before it may lack the files of all-zero chunks (zarr reads them back as zeros)."""
 
 
 class DatasetError(ValueError):
@@ -85,6 +91,25 @@ def _fsync_tree(root: Path) -> None:
         for name in files:
             fsync_path(Path(directory) / name)
         fsync_path(Path(directory))
+
+
+async def _wait_for_other_tasks(timeout_s: float) -> None:
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current]
+    if pending:
+        await asyncio.wait(pending, timeout=timeout_s)
+
+
+def _settle_pending_reads(timeout_s: float = 30.0) -> None:
+    """Let the chunk reads that zarr's I/O loop still runs after one of them failed finish.
+
+    A failed read leaves its sibling chunk reads pending; at interpreter exit they would be destroyed and log pages
+    of asyncio ``Task was destroyed`` / ``Event loop is closed`` tracebacks after the real error.
+    """
+    try:
+        zarr_sync(_wait_for_other_tasks(timeout_s))
+    except Exception:  # best effort: the read error is what matters
+        pass
 
 
 @dataclass(frozen=True)
@@ -124,6 +149,10 @@ class Episode:
     """Read access to one finalized episode (a zarr v3 group).
 
     Raises :class:`DatasetError` naming the episode and file for anything missing, truncated or corrupted.
+
+    Attributes:
+        every_chunk_stored: The episode was written with every chunk file (all-zero ones too), so a missing file
+            is lost data; ``False`` for episodes of older dexsim versions.
     """
 
     def __init__(self, path: Path, episode_id: int, schema: FrameSchema) -> None:
@@ -145,6 +174,7 @@ class Episode:
         try:
             self.uuid = str(attrs["uuid"])
             self.length = int(attrs["num_frames"])
+            self.every_chunk_stored = bool(attrs.get(_EVERY_CHUNK_STORED, False))
             self.metadata = EpisodeMetadata.from_json(attrs["metadata"], f"episode {self.name}")
         except (KeyError, TypeError) as exc:
             raise DatasetError(f"episode {self.name}: incomplete attributes in zarr.json: missing {exc}") from None
@@ -179,21 +209,60 @@ class Episode:
         self._arrays[key] = array
         return array
 
-    def read(self, key: str, start: int = 0, stop: int | None = None) -> NDArray[Any]:
-        """Frames ``start:stop`` of ``key`` as a numpy array (decompressed, checksums verified)."""
+    def chunk_files(self, key: str, start: int = 0, stop: int | None = None) -> list[Path]:
+        """The chunk (or shard) files that hold frames ``start:stop`` of ``key``; each must exist."""
         array = self.array(key)
         stop = self.length if stop is None else stop
+        if stop <= start:
+            return []
+        grid = array.shards or array.chunks
+        encoding = array.metadata.chunk_key_encoding
+        per_dim = [range(start // grid[0], (stop - 1) // grid[0] + 1)]
+        per_dim += [range(-(-size // step)) for size, step in zip(array.shape[1:], grid[1:], strict=True)]
+        return [self.path / key / encoding.encode_chunk_key(coords) for coords in itertools.product(*per_dim)]
+
+    def missing_files(self, key: str, start: int = 0, stop: int | None = None) -> list[Path]:
+        """Chunk files of frames ``start:stop`` of ``key`` that do not exist (see :attr:`every_chunk_stored`)."""
+        return [path for path in self.chunk_files(key, start, stop) if not path.is_file()]
+
+    def read(self, key: str, start: int = 0, stop: int | None = None) -> NDArray[Any]:
+        """Frames ``start:stop`` of ``key`` as a numpy array (decompressed, checksums verified).
+
+        Raises:
+            DatasetError: a chunk file is missing (zarr would read it back as zeros; checked for episodes with
+                :attr:`every_chunk_stored`), truncated or corrupted.
+        """
+        array = self.array(key)
+        stop = self.length if stop is None else stop
+        files = self.chunk_files(key, start, stop)
+        missing = self.missing_files(key, start, stop)
+        if missing and self.every_chunk_stored:
+            raise DatasetError(
+                f"episode {self.name}: array {key!r} frames {start}:{stop}: missing file "
+                f"{', '.join(map(str, missing))} (deleted or never written)"
+            )
         try:
             return np.asarray(array[start:stop])
         except Exception as exc:
-            shards = array.shards or array.chunks
-            first, last = start // shards[0], max(start, stop - 1) // shards[0]
-            files = ", ".join(str(self.path / key / "c" / "/".join([str(i)] + ["0"] * (array.ndim - 1)))
-                              for i in range(first, last + 1))
+            _settle_pending_reads()
+            bad = self._unreadable_files(key, start, stop) or files
             raise DatasetError(
                 f"episode {self.name}: array {key!r} frames {start}:{stop} cannot be read "
-                f"(file {files} truncated or corrupted): {exc!r}"
+                f"(file {', '.join(map(str, bad))} truncated or corrupted): {exc!r}"
             ) from None
+
+    def _unreadable_files(self, key: str, start: int, stop: int) -> list[Path]:
+        """Which chunk files of ``start:stop`` fail to decode (read one time-chunk at a time)."""
+        array = self.array(key)
+        step = (array.shards or array.chunks)[0]
+        bad = []
+        for first in range(start - start % step, stop, step):
+            try:
+                array[max(first, start):min(first + step, stop)]
+            except Exception:
+                _settle_pending_reads()
+                bad += self.chunk_files(key, max(first, start), min(first + step, stop))
+        return bad
 
     def read_all(self) -> dict[str, NDArray[Any]]:
         """Every key, fully read."""
@@ -402,12 +471,13 @@ class DatasetStore:
             else:
                 chunks, shards = (len(data), *shape), None
             array = group.create_array(key, shape=data.shape, dtype=dtype, chunks=chunks, shards=shards,
-                                       compressors=codec)
+                                       compressors=codec, config={"write_empty_chunks": True})
             array[...] = data
         group.attrs[_ATTRS_KEY] = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
             "uuid": contents.episode_uuid,
+            _EVERY_CHUNK_STORED: True,
             "num_frames": contents.num_frames,
             "finalized": _now(),
             "schema": self.schema.to_json(),

@@ -12,7 +12,7 @@ import pytest
 from synthetic_episodes import record_synthetic
 
 from dexsim.data import DatasetStore, Recorder
-from dexsim.data.lerobot import LeRobotExportConfig, export_lerobot
+from dexsim.data.lerobot import LeRobotExportConfig, export_lerobot, is_lerobot_export
 from dexsim.hand import JOINT_NAMES
 
 AUTOMATIC = {"timestamp", "frame_index", "episode_index", "index", "task_index"}
@@ -24,16 +24,20 @@ def _decode(path: Path) -> np.ndarray:
 
 
 @pytest.mark.parametrize("vcodec", ["libsvtav1", "libx264"])
-def test_export_structure_and_content(store: DatasetStore, recorder: Recorder, tmp_path: Path, vcodec: str) -> None:
+def test_export_structure_and_content(store: DatasetStore, recorder: Recorder, tmp_path: Path, vcodec: str,
+                                      capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SVT_LOG", raising=False)
     lengths = (12, 9, 15)
     for seed, length in enumerate(lengths):
         record_synthetic(recorder, length, seed, task="unscrew the bottle lid" if seed != 1 else "open the bottle")
     out = tmp_path / "lerobot"
     export_lerobot(store, out, episode_ids=[0, 2, 1], config=LeRobotExportConfig(vcodec=vcodec, crf=10))
+    assert "Svt[" not in capfd.readouterr().err  # SVT-AV1's ~20 info lines per file are silenced
 
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert files == [
         "data/chunk-000/file-000.parquet",
+        "meta/dexsim_export.json",
         "meta/episodes/chunk-000/file-000.parquet",
         "meta/info.json",
         "meta/stats.json",
@@ -110,3 +114,71 @@ def test_export_refuses_non_empty_output(store: DatasetStore, recorder: Recorder
         export_lerobot(store, tmp_path / "x")
     with pytest.raises(ValueError, match="vcodec"):
         LeRobotExportConfig(vcodec="gif")
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_overwrite_only_ever_replaces_an_earlier_export(store: DatasetStore, recorder: Recorder,
+                                                        tmp_path: Path) -> None:
+    """``overwrite`` must not delete the dataset, its parent, or any folder that is not an earlier export."""
+    for seed in range(2):
+        record_synthetic(recorder, 6, seed)
+    config = LeRobotExportConfig(vcodec="libx264")
+    dataset_files = _tree(store.root)
+    parent_files = _tree(store.root.parent)
+    for out in (store.root, store.root.parent, store.root / "episodes", store.root / "export"):
+        with pytest.raises(ValueError, match="is, contains or sits inside the dataset"):
+            export_lerobot(store, out, config=config, overwrite=True)
+    assert _tree(store.root.parent) == parent_files and _tree(store.root) == dataset_files
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="not an earlier dexsim LeRobot export.*nothing was deleted"):
+        export_lerobot(store, mine, config=config, overwrite=True)
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+    out = tmp_path / "nested" / "lerobot"
+    assert export_lerobot(store, out, [0], config)["total_episodes"] == 1
+    assert is_lerobot_export(out) and not is_lerobot_export(mine) and not is_lerobot_export(store.root)
+    marker = json.loads((out / "meta/dexsim_export.json").read_text())
+    assert marker["episode_ids"] == [0] and marker["source_dataset"] == str(store.root.resolve())
+    with pytest.raises(FileExistsError, match="earlier export.*--overwrite"):
+        export_lerobot(store, out, config=config)
+    assert export_lerobot(store, out, config=config, overwrite=True)["total_episodes"] == 2
+    (out / "data" / "extra.txt").write_text("a user's file inside")  # still an export: overwrite replaces it
+    (out / "README.md").write_text("a user's file at the top")  # no longer only an export: refused
+    with pytest.raises(FileExistsError, match="not an earlier"):
+        export_lerobot(store, out, config=config, overwrite=True)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["lerobot"]  # no staging left over
+
+
+def test_a_failed_export_leaves_nothing_behind(store: DatasetStore, recorder: Recorder, tmp_path: Path) -> None:
+    for seed in range(2):
+        record_synthetic(recorder, 6, seed)
+    config = LeRobotExportConfig(vcodec="libx264")
+    out = tmp_path / "new" / "lerobot"
+    for ids, message in (([0, 99], r"has no episodes \[99\]"), ([-1], r"has no episodes \[-1\]"),
+                         ([0, 0], r"episodes \[0\] are listed more than once")):
+        with pytest.raises(ValueError, match=message):
+            export_lerobot(store, out, ids, config)
+        assert not (tmp_path / "new").exists()
+    # a corrupted shard is found only while encoding: the half-written export is removed
+    shard = store.episodes_dir / "episode_000001.zarr" / "top_image" / "c" / "0" / "0" / "0" / "0"
+    shard.write_bytes(shard.read_bytes()[:-50])
+    with pytest.raises(ValueError, match="episode_000001.zarr: array 'top_image'.*truncated or corrupted"):
+        export_lerobot(store, out, config=config)
+    assert not (tmp_path / "new").exists()
+    # ... and a failed overwrite keeps the earlier export intact
+    export_lerobot(store, out, [0], config)
+    before = _tree(out)
+    with pytest.raises(ValueError, match="truncated or corrupted"):
+        export_lerobot(store, out, config=config, overwrite=True)
+    assert _tree(out) == before and sorted(p.name for p in out.parent.iterdir()) == ["lerobot"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        export_lerobot(store, tmp_path / "file", config=config)
+    with pytest.raises(ValueError, match="is a file"):
+        export_lerobot(store, tmp_path / "file" / "sub", config=config)
