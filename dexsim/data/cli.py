@@ -120,19 +120,32 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace) -> int:
-    from dexsim.data.collect import collect_expert_demos, parse_defect_mix
+    from dexsim.data.collect import collect_expert_demos, defect_counts, parse_defect_mix
     from dexsim.sim.config import SimConfig
     from dexsim.sim.expert import DefectMode
 
     mix = parse_defect_mix(args.defect_mix or "", [d.value for d in DefectMode])
+    if args.episodes < 1:
+        raise ValueError(f"-n/--episodes must be >= 1, got {args.episodes}")
+    if args.seed is not None and args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    output = Path(args.output)
+    if output.exists() and not output.is_dir():
+        raise ValueError(f"dataset directory {output} is a file")
     cameras = tuple(c for c in args.cameras.split(",") if c)
     config = SimConfig(image_size=args.image_size, control_hz=args.control_hz, cameras=cameras,
                        time_limit_s=args.time_limit)
+    if mix:
+        counts = defect_counts(args.episodes, mix)
+        clean = args.episodes - sum(counts.values())
+        print("defect mix: " + ", ".join(f"{label} {n}/{args.episodes}" for label, n in counts.items())
+              + f", clean {clean}/{args.episodes}", flush=True)
     results = collect_expert_demos(args.output, args.episodes, seed=args.seed, defect_mix=mix, config=config,
                                    operator=args.operator, progress=not args.no_progress)
     labels = Counter(r.label for r in results)
     clean = [r for r in results if r.label == "clean"]
-    print(f"recorded {len(results)} episodes into {args.output}: "
+    seeds = f"seeds {results[0].seed}-{results[-1].seed}" if len(results) > 1 else f"seed {results[0].seed}"
+    print(f"recorded {len(results)} episodes ({seeds}) into {args.output}: "
           f"{sum(r.success for r in results)} succeeded; labels {dict(labels)}"
           + (f"; clean success {sum(r.success for r in clean)}/{len(clean)}" if clean else ""))
     return 0
@@ -145,7 +158,9 @@ def register(subparsers: Any) -> None:
                                     "dataset, optionally with a labelled mix of defect modes.")
     collect.add_argument("output", help="dataset directory (created or appended to)")
     collect.add_argument("-n", "--episodes", type=int, default=10, help="episodes to record (default: 10)")
-    collect.add_argument("--seed", type=int, default=0, help="reset seed of the first episode (default: 0)")
+    collect.add_argument("--seed", type=int, default=None,
+                         help="reset seed of the first episode (default: 0 for a new dataset, else one past the "
+                         "highest seed in it; seeds already in the dataset are refused)")
     collect.add_argument("--defect-mix", default="", metavar="MODE=FRAC,...",
                          help="fraction of episodes per defect mode, e.g. jitter=0.1,aborted=0.05")
     collect.add_argument("--image-size", type=int, default=96, help="camera resolution, px (default: 96)")

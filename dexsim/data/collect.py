@@ -12,7 +12,10 @@ import numpy as np
 from dexsim.data.recorder import Recorder, record_episode
 from dexsim.data.schema import EpisodeMetadata
 
-__all__ = ["CollectedEpisode", "parse_defect_mix", "plan_defects", "collect_expert_demos"]
+__all__ = ["CollectedEpisode", "parse_defect_mix", "defect_counts", "plan_defects", "next_free_seed",
+           "collect_expert_demos"]
+
+_CLEAN = ""
 
 
 @dataclass(frozen=True)
@@ -52,24 +55,61 @@ def parse_defect_mix(text: str, known: list[str]) -> dict[str, float]:
     return mix
 
 
+def defect_counts(num_episodes: int, mix: Mapping[str, float]) -> dict[str, int]:
+    """Exact episode counts per defect mode for ``num_episodes`` episodes (clean ones not listed).
+
+    Largest remainder over the modes and the clean rest: counts sum to ``num_episodes`` and each is its exact
+    share rounded down or up, so small runs keep their defects (``jitter=0.1`` of 5 episodes gives 1, not 0).
+    """
+    shares = {label: fraction * num_episodes for label, fraction in mix.items()}
+    shares[_CLEAN] = max(0.0, num_episodes - sum(shares.values()))
+    counts = {label: int(share + 1e-9) for label, share in shares.items()}
+    # largest remainders first; on a tie the modes (listed first) go before the clean rest
+    order = sorted(shares, key=lambda label: -round(shares[label] - counts[label], 9))
+    for label in order[: num_episodes - sum(counts.values())]:
+        counts[label] += 1
+    counts.pop(_CLEAN)
+    return counts
+
+
 def plan_defects(num_episodes: int, mix: Mapping[str, float], seed: int) -> list[str | None]:
-    """Which defect each episode gets: ``round(fraction * n)`` episodes per mode, shuffled by ``seed``; the
-    rest are clean (``None``)."""
+    """Which defect each episode gets: :func:`defect_counts` episodes per mode, shuffled by ``seed``; the rest
+    are clean (``None``)."""
     plan: list[str | None] = []
-    for label, fraction in mix.items():
-        plan += [label] * int(round(fraction * num_episodes))
-    if len(plan) > num_episodes:
-        raise ValueError(f"defect mix asks for {len(plan)} defective episodes out of {num_episodes}")
+    for label, count in defect_counts(num_episodes, mix).items():
+        plan += [label] * count
     plan += [None] * (num_episodes - len(plan))
     order = np.random.default_rng(seed).permutation(num_episodes)
     return [plan[i] for i in order]
+
+
+def next_free_seed(out: str | Path) -> int:
+    """First reset seed after every seed recorded in the dataset at ``out`` (0 for a new or empty dataset)."""
+    from dexsim.data.store import DATASET_FILE, DatasetStore
+
+    if not (Path(out) / DATASET_FILE).is_file():
+        return 0
+    seeds = [s.seed for s in DatasetStore.open(out).index() if s.seed is not None]
+    return max(seeds) + 1 if seeds else 0
+
+
+def _check_seeds_unused(out: str | Path, seeds: range) -> None:
+    from dexsim.data.store import DATASET_FILE, DatasetStore
+
+    if not (Path(out) / DATASET_FILE).is_file():
+        return
+    used = sorted({s.seed for s in DatasetStore.open(out).index() if s.seed in seeds})
+    if used:
+        listed = f"{used[:10]}{' ...' if len(used) > 10 else ''}"
+        raise ValueError(f"dataset {out} already holds episodes with seeds {listed}: they would repeat those "
+                         f"scenes; leave out --seed to continue at seed {next_free_seed(out)}")
 
 
 def collect_expert_demos(
     out: str | Path,
     num_episodes: int,
     *,
-    seed: int = 0,
+    seed: int | None = None,
     defect_mix: Mapping[str, float] | None = None,
     config: Any = None,
     operator: str = "scripted-expert",
@@ -78,12 +118,14 @@ def collect_expert_demos(
 ) -> list[CollectedEpisode]:
     """Record ``num_episodes`` scripted-expert episodes of ``AllegroUnscrew-sim`` into the dataset at ``out``.
 
-    Episode ``i`` uses reset seed ``seed + i``; its label is the expert's (``"clean"`` or a defect mode).
+    Episode ``i`` uses reset seed ``seed + i``; its label is the expert's (``"clean"`` or a defect mode). Without
+    ``seed`` a new dataset starts at 0 and an existing one continues after its highest seed, so re-running
+    appends new scenes; an explicit ``seed`` whose range meets seeds already in the dataset is refused.
 
     Args:
         out: Dataset directory (created, or appended to if it has the same frame schema).
         num_episodes: Episodes to record.
-        seed: First reset seed; also shuffles which episodes get which defect.
+        seed: First reset seed (``None``: :func:`next_free_seed`); also shuffles which episodes get which defect.
         defect_mix: Defect label -> fraction of episodes (see :func:`parse_defect_mix`).
         config: A ``dexsim.sim.config.SimConfig`` (default settings if ``None``).
         operator: Stored as the episodes' operator.
@@ -97,7 +139,13 @@ def collect_expert_demos(
     from dexsim.sim.expert import DefectMode, UnscrewExpert
 
     if num_episodes < 1:
-        raise ValueError(f"num_episodes must be >= 1, got {num_episodes}")
+        raise ValueError(f"-n/--episodes must be >= 1, got {num_episodes}")
+    if seed is None:
+        seed = next_free_seed(out)
+    elif seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {seed}")
+    else:
+        _check_seeds_unused(out, range(seed, seed + num_episodes))
     config = config or SimConfig()
     plan = plan_defects(num_episodes, defect_mix or {}, seed)
     env = AllegroUnscrewSimEnv(config=config)

@@ -284,9 +284,11 @@ class DatasetStore:
         """Create a dataset at ``root`` or open it if it exists with the same schema.
 
         Raises:
-            DatasetError: ``root`` is a non-empty foreign directory, or a dataset with another schema.
+            DatasetError: ``root`` is a file, a non-empty foreign directory, or a dataset with another schema.
         """
         root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise DatasetError(f"dataset directory {root} is a file")
         if (root / DATASET_FILE).exists():
             store = cls.open(root)
             if store.schema != schema:
@@ -311,9 +313,11 @@ class DatasetStore:
 
         Raises:
             FileNotFoundError: ``root`` does not exist.
-            DatasetError: ``root`` is not a dexsim dataset or its ``dataset.json`` is unreadable.
+            DatasetError: ``root`` is a file, not a dexsim dataset, or its ``dataset.json`` is unreadable.
         """
         root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise DatasetError(f"dataset directory {root} is a file")
         if not root.is_dir():
             raise FileNotFoundError(f"dataset directory {root} does not exist")
         marker = root / DATASET_FILE

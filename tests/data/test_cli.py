@@ -12,7 +12,7 @@ from synthetic_episodes import SMALL_CONFIG, record_synthetic, synthetic_observa
 from dexsim.cli import main
 from dexsim.data import DatasetStore, FrameSchema, Recorder
 from dexsim.data.cli import parse_episode_ids
-from dexsim.data.collect import parse_defect_mix, plan_defects
+from dexsim.data.collect import defect_counts, parse_defect_mix, plan_defects
 
 
 def test_collect_info_check_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -94,3 +94,32 @@ def test_check_recover_and_discard(tmp_path: Path, capsys: pytest.CaptureFixture
     (store.episodes_dir / "episode_000007.zarr.bak").mkdir()
     assert main(["dataset", "check", str(store.root), "--recover"]) == 1
     assert "episode_000007.zarr.bak: not an episode" in capsys.readouterr().out
+
+
+def test_collect_continues_seeds_and_keeps_small_defect_mixes(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "demos"
+    quick = ["--image-size", "32", "--cameras", "", "--time-limit", "0.5", "--no-progress"]
+    assert main(["collect", str(out), "-n", "2", *quick]) == 0  # a new dataset starts at seed 0
+    assert main(["collect", str(out), "-n", "3", "--defect-mix", "jitter=0.34,aborted=0.05", *quick]) == 0
+    printed = capsys.readouterr().out
+    assert "defect mix: jitter 1/3, aborted 0/3, clean 2/3" in printed and "seeds 2-4" in printed
+    index = DatasetStore.open(out).index()
+    assert [s.seed for s in index] == [0, 1, 2, 3, 4]  # continued, no scene repeated
+    assert [s.defect for s in index].count("jitter") == 1
+    assert main(["collect", str(out), "-n", "2", "--seed", "4", *quick]) == 2
+    assert "already holds episodes with seeds [4]" in capsys.readouterr().err
+    assert len(DatasetStore.open(out)) == 5
+
+
+def test_defect_counts_are_exact() -> None:
+    assert defect_counts(5, {"jitter": 0.1, "aborted": 0.05}) == {"jitter": 1, "aborted": 0}
+    assert defect_counts(3, {"hesitation": 0.34}) == {"hesitation": 1}
+    assert defect_counts(10, {"jitter": 0.2, "aborted": 0.1}) == {"jitter": 2, "aborted": 1}
+    assert defect_counts(10, {"jitter": 0.1, "aborted": 0.05}) == {"jitter": 1, "aborted": 1}  # tie: defect first
+    assert defect_counts(20, {"jitter": 0.1, "aborted": 0.05}) == {"jitter": 2, "aborted": 1}
+    assert defect_counts(4, {"jitter": 0.5, "aborted": 0.5}) == {"jitter": 2, "aborted": 2}
+    assert defect_counts(7, {"a": 0.15, "b": 0.15, "c": 0.15}) == {"a": 1, "b": 1, "c": 1}  # 1.05 each -> 1
+    for n in range(1, 40):
+        counts = defect_counts(n, {"a": 0.13, "b": 0.31})
+        assert all(abs(counts[k] - f * n) < 1 for k, f in (("a", 0.13), ("b", 0.31))) and sum(counts.values()) <= n
