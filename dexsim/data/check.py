@@ -104,11 +104,13 @@ def check_dataset(root: str | Path) -> CheckReport:
     if not foreign:
         report.incomplete = store.incomplete()
     for item in report.incomplete:
-        if item.already_finalized:
+        if item.foreign:
+            message = f"{item.foreign}: foreign content in incoming/, left alone (`--discard` deletes it)"
+        elif item.already_finalized:
             message = "leftover journal of an episode that was finalized (`--fix` removes it)"
         else:
             message = (f"interrupted recording with {item.num_frames} complete frames"
                        f"{' and a torn last frame' if item.torn_tail else ''} "
-                       "(`--recover` adds it as a failed, recovered episode; `--discard` deletes it)")
+                       "(`--recover` adds it as a failed episode labelled recovered; `--discard` deletes it)")
         report.problems.append(Problem("warning", str(item.path), message))
     return report

@@ -57,7 +57,7 @@ def _info(args: argparse.Namespace) -> int:
         "labels": dict(Counter(s.defect or "unlabelled" for s in index)),
         "sources": dict(Counter(s.source for s in index)),
         "recovered": sum(s.recovered for s in index),
-        "interrupted_recordings": sum(not i.already_finalized for i in store.incomplete()),
+        "interrupted_recordings": sum(not i.already_finalized and not i.foreign for i in store.incomplete()),
         "bytes_on_disk": size,
     }
     if args.json:
@@ -85,7 +85,11 @@ def _check(args: argparse.Namespace) -> int:
     # with foreign entries in episodes/ the episode list is ambiguous: report them and change nothing
     pending = [] if store.foreign_entries() else store.incomplete()
     for item in pending:
-        if item.already_finalized and args.fix:
+        if item.foreign:
+            if args.discard:
+                store.discard_incomplete(item)
+                print(f"discarded foreign entry {item.path} ({item.foreign})")
+        elif item.already_finalized and args.fix:
             store.discard_incomplete(item)
             print(f"removed leftover journal {item.path}")
         elif not item.already_finalized and args.recover:
@@ -183,8 +187,9 @@ def register(subparsers: Any) -> None:
     check.add_argument("dataset")
     action = check.add_mutually_exclusive_group()
     action.add_argument("--recover", action="store_true",
-                        help="add interrupted recordings as failed episodes flagged recovered")
-    action.add_argument("--discard", action="store_true", help="delete interrupted recordings")
+                        help="add interrupted recordings as failed episodes labelled and flagged recovered")
+    action.add_argument("--discard", action="store_true",
+                        help="delete interrupted recordings and foreign entries of incoming/")
     check.add_argument("--fix", action="store_true", help="rewrite a stale index and remove leftover journals")
     check.set_defaults(handler=_check)
 

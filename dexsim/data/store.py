@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from zarr.codecs import ZstdCodec
 from zarr.core.sync import sync as zarr_sync
 
-from dexsim.data.journal import JournalContents, JournalWriter, fsync_path, read_journal
+from dexsim.data.journal import JOURNAL_FILE, JournalContents, JournalWriter, fsync_path, read_journal
 from dexsim.data.schema import FORMAT_NAME, FORMAT_VERSION, EpisodeMetadata, FrameSchema
 
 __all__ = [
@@ -46,6 +46,8 @@ __all__ = [
     "EPISODES_DIR",
     "INCOMING_DIR",
     "IMAGE_SHARD_FRAMES",
+    "CLEAN_LABEL",
+    "RECOVERED_LABEL",
     "read_concatenated",
     "episode_name",
 ]
@@ -60,6 +62,10 @@ _ZSTD_LEVEL: Final = 3
 _EPISODE_NAME = re.compile(r"episode_(\d{6})\.zarr\Z")
 _ATTRS_KEY: Final = "dexsim"
 _BUILD_NAME: Final = "episode.zarr"
+CLEAN_LABEL: Final = "clean"
+"""The scripted expert's label of a demonstration without defect."""
+RECOVERED_LABEL: Final = "recovered"
+"""Label (``defect``) of an episode rebuilt from an interrupted recording that had no defect label."""
 _EVERY_CHUNK_STORED: Final = "every_chunk_stored"
 """Episode attribute: every chunk file was written (even all-zero ones), so a missing file means lost data.
 Episodes written before it may lack the files of all-zero chunks (zarr reads them back as zeros)."""
@@ -143,6 +149,9 @@ class IncompleteEpisode:
     torn_tail: bool
     already_finalized: bool
     """True if the episode reached ``episodes/`` and only the journal's clean-up was interrupted."""
+    foreign: str = ""
+    """Why this entry is not a recording (e.g. no ``journal.json``); ``""`` for a journal. Foreign entries are
+    reported and left alone; only :meth:`DatasetStore.discard_incomplete` deletes them."""
 
 
 class Episode:
@@ -515,37 +524,50 @@ class DatasetStore:
         finalized = {s.uuid for s in self.index()}
         found = []
         for path in sorted(self.incoming_dir.iterdir()):
-            if not path.is_dir():
+            if path.name.startswith("."):
+                continue
+            if not path.is_dir() or not (path / JOURNAL_FILE).is_file():
+                what = "a file" if not path.is_dir() else f"a directory without {JOURNAL_FILE}"
+                found.append(IncompleteEpisode(path, "", 0, False, False, f"not a recording ({what})"))
                 continue
             try:
                 contents = read_journal(path)
-            except ValueError:
-                found.append(IncompleteEpisode(path, "", 0, True, False))
+            except ValueError as exc:
+                found.append(IncompleteEpisode(path, "", 0, False, False, f"unreadable recording journal ({exc})"))
                 continue
             found.append(IncompleteEpisode(path, contents.episode_uuid, contents.num_frames, contents.torn_tail,
                                            contents.episode_uuid in finalized))
         return found
 
     def recover(self, incomplete: IncompleteEpisode) -> int | None:
-        """Turn an interrupted recording into an episode (``recovered=True``, ``success=False``) or clean it up.
+        """Turn an interrupted recording into an episode (``recovered=True``, ``success=False``, label
+        ``"recovered"`` unless it already had a defect label) or clean it up.
 
-        Returns the new episode id, or ``None`` when nothing was added (no complete frame, unreadable header,
-        or the episode had already been finalized); the journal is removed in every case.
+        Returns the new episode id, or ``None`` when nothing was added (no complete frame, or the episode had
+        already been finalized; the journal is removed) or the entry is :attr:`~IncompleteEpisode.foreign`
+        (left untouched).
         """
+        if incomplete.foreign:
+            return None
         episode_id = None
         if incomplete.uuid and not incomplete.already_finalized and incomplete.num_frames > 0:
             contents = read_journal(incomplete.path)
             meta = contents.metadata
             meta.recovered = True
             meta.success = False
+            if meta.defect in (None, CLEAN_LABEL):
+                meta.defect = RECOVERED_LABEL
             meta.termination_reason = meta.termination_reason or "interrupted"
             episode_id = self._commit(incomplete.path, contents, meta)
         shutil.rmtree(incomplete.path, ignore_errors=True)
         return episode_id
 
     def discard_incomplete(self, incomplete: IncompleteEpisode) -> None:
-        """Delete an interrupted recording's journal."""
-        shutil.rmtree(incomplete.path, ignore_errors=True)
+        """Delete an interrupted recording's journal (or a foreign entry of ``incoming/``)."""
+        if incomplete.path.is_dir():
+            shutil.rmtree(incomplete.path, ignore_errors=True)
+        else:
+            incomplete.path.unlink(missing_ok=True)
 
 
 def read_concatenated(

@@ -123,3 +123,31 @@ def test_defect_counts_are_exact() -> None:
     for n in range(1, 40):
         counts = defect_counts(n, {"a": 0.13, "b": 0.31})
         assert all(abs(counts[k] - f * n) < 1 for k, f in (("a", 0.13), ("b", 0.31))) and sum(counts.values()) <= n
+
+
+def test_foreign_content_in_incoming_is_reported_and_kept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = DatasetStore.create(tmp_path / "ds", FrameSchema.from_config(SMALL_CONFIG))
+    recorder = Recorder(store, SMALL_CONFIG)
+    record_synthetic(recorder, 4, seed=0)
+    recorder.start()  # an interrupted recording of a clean demonstration
+    rng = np.random.default_rng(0)
+    for frame in range(5):
+        recorder.add(synthetic_observation(rng, SMALL_CONFIG, frame), np.zeros(16))
+    recorder._journal.close()  # noqa: SLF001 - the process "dies" here
+    stray = store.incoming_dir / "my_notes"
+    stray.mkdir()
+    (stray / "todo.txt").write_text("keep")
+    (store.incoming_dir / "photo.jpg").write_bytes(b"\xff\xd8")
+    assert main(["dataset", "check", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert "my_notes: warning" not in out and f"{stray}: not a recording" in out and "foreign content" in out
+    assert "photo.jpg: not a recording (a file)" in out and out.count("interrupted recording with") == 1
+    assert main(["dataset", "check", str(store.root), "--recover"]) == 0
+    assert "recovered " in capsys.readouterr().out
+    assert (stray / "todo.txt").read_text() == "keep" and (store.incoming_dir / "photo.jpg").exists()
+    recovered = store.episode(1).metadata
+    assert recovered.recovered and recovered.defect == "recovered" and not recovered.success
+    assert main(["dataset", "info", str(store.root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["labels"]["recovered"] == 1
+    assert main(["dataset", "check", str(store.root), "--discard"]) == 0
+    assert "discarded foreign entry" in capsys.readouterr().out and not any(store.incoming_dir.iterdir())
