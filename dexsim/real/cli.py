@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from dexsim.cli_args import at_least
 from dexsim.real.config import load_hardware_config
 
 __all__ = ["register"]
@@ -33,6 +34,8 @@ def _run_twin(args: argparse.Namespace) -> int:
     from dexsim.real.twin import TwinRates, TwinServer
     from dexsim.sim.config import SimConfig
 
+    at_least(args.seed, 0, "--seed")
+    at_least(args.image_size, 1, "--image-size")
     hardware = _hardware(args)
     sim_config = SimConfig(image_size=args.image_size,
                            cameras=tuple(c for c in ("top", "wrist") if c in hardware.cameras))

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from dexsim.cli_args import at_least, input_file, output_file
 from dexsim.interface import env_config
 from dexsim.teleop.stream import StreamSample, read_hand_stream, write_hand_stream
 from dexsim.teleop.synthetic import MOTIONS, gesture_stream, synthetic_stream
@@ -16,6 +17,8 @@ __all__ = ["register"]
 
 
 def _synth(args: argparse.Namespace) -> int:
+    output = output_file(args.output, "output", overwrite=False)
+    output.parent.mkdir(parents=True, exist_ok=True)
     right = synthetic_stream(args.motion, args.seconds, args.rate, args.scale, args.seed, args.noise)
     left = None
     if not args.no_gestures:
@@ -48,9 +51,15 @@ def _replay(args: argparse.Namespace) -> int:
     from dexsim.teleop.controller import ReplaySource, RetargetingController
     from dexsim.teleop.gestures import GestureEvent
 
-    stream = read_hand_stream(args.stream)
+    at_least(args.steps, 1, "--steps")
+    at_least(args.seed, 0, "--seed")
+    stream = read_hand_stream(input_file(args.stream, "stream"))
+    if args.record is not None and Path(args.record).exists() and not Path(args.record).is_dir():
+        raise ValueError(f"--record {args.record} is a file, expected a dataset directory")
     if stream.torn_tail:
         print(f"note: {args.stream}: skipped a torn last line")
+    if not stream.samples:
+        raise ValueError(f"stream {args.stream} holds no samples (only its header): nothing to replay")
     duration = stream.samples[-1].timestamp - stream.samples[0].timestamp
     cameras = tuple(c for c in args.cameras.split(",") if c)
     env = gym.make("AllegroUnscrew-sim", cameras=cameras, time_limit_s=max(duration, 0.1) + 1.0)
@@ -107,7 +116,9 @@ def _replay(args: argparse.Namespace) -> int:
 def _urdf(args: argparse.Namespace) -> int:
     from dexsim.hand.urdf import allegro_urdf
 
-    Path(args.output).write_text(allegro_urdf(), encoding="utf-8")
+    output = output_file(args.output, "output")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(allegro_urdf(), encoding="utf-8")
     print(f"wrote {args.output}")
     return 0
 
@@ -118,7 +129,7 @@ def register(subparsers: Any) -> None:
     sub = teleop.add_subparsers(dest="teleop_command", required=True, metavar="ACTION")
 
     synth = sub.add_parser("synth", help="write a synthetic hand stream (right-hand motion, left-hand gestures)")
-    synth.add_argument("output", help="stream file to create (*.handstream.jsonl)")
+    synth.add_argument("output", help="new stream file to create (*.handstream.jsonl; not overwritten)")
     synth.add_argument("--motion", choices=MOTIONS, default="twist")
     synth.add_argument("--seconds", type=float, default=10.0, help="length, s (default: 10)")
     synth.add_argument("--rate", type=float, default=60.0, help="frame rate, Hz (default: 60)")
@@ -131,7 +142,7 @@ def register(subparsers: Any) -> None:
     replay = sub.add_parser("replay", help="drive AllegroUnscrew-sim from a recorded hand stream")
     replay.add_argument("stream", help="a *.handstream.jsonl file")
     replay.add_argument("--seed", type=int, default=0, help="env reset seed (default: 0)")
-    replay.add_argument("--steps", type=int, default=None, help="stop after this many env steps")
+    replay.add_argument("--steps", type=int, default=None, help="stop after this many env steps (>= 1)")
     replay.add_argument("--cameras", default="", help="comma-separated cameras to render (default: none)")
     replay.add_argument(
         "--record",
