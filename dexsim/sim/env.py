@@ -28,7 +28,10 @@ scene, a JSON-friendly dict).
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -54,11 +57,35 @@ from dexsim.interface import (
 from dexsim.sim.config import SimConfig
 from dexsim.sim.simulation import UnscrewSimulation
 
-__all__ = ["AllegroUnscrewSimEnv"]
+__all__ = ["AllegroUnscrewSimEnv", "NoDisplayError", "display_available"]
 
 _REWARD_PER_RAD = 10.0
 _SUCCESS_BONUS = 10.0
 _DROP_PENALTY = 10.0
+
+
+class NoDisplayError(RuntimeError):
+    """``render_mode="human"`` was asked for where no window can be opened."""
+
+
+def display_available() -> bool:
+    """Whether a window may open: on Linux and the BSDs ``DISPLAY`` or ``WAYLAND_DISPLAY`` is set; else assumed."""
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _init_glfw() -> None:
+    """Initialise GLFW here, where a failure can raise (:class:`NoDisplayError`), before MuJoCo's viewer does."""
+    import glfw
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ok = glfw.init()
+    if not ok:
+        reasons = "; ".join(str(w.message) for w in caught) or "unknown reason"
+        raise NoDisplayError(f"render_mode='human': GLFW could not open a window ({reasons}); "
+                             "use render_mode='rgb_array' for off-screen frames")
 
 
 class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]):
@@ -66,7 +93,9 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
 
     Args:
         config: Control, camera, physics and randomisation settings (default :class:`SimConfig`).
-        render_mode: ``None``, ``"rgb_array"`` (top and wrist views side by side) or ``"human"`` (MuJoCo viewer).
+        render_mode: ``None``, ``"rgb_array"`` (top and wrist views side by side) or ``"human"`` (MuJoCo viewer;
+            needs a display: without one it raises :class:`NoDisplayError` and ``metadata["render_modes"]`` of
+            the instance omits it).
         render_size: Height in px of each view in ``render()`` for ``"rgb_array"``.
         **overrides: Fields of :class:`SimConfig` to change, e.g. ``image_size=64`` (applied to ``config``).
     """
@@ -85,10 +114,15 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
             config = SimConfig(**{**config.__dict__, **overrides})
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        if render_mode == "human" and not display_available():
+            raise NoDisplayError("render_mode='human' needs a display (DISPLAY / WAYLAND_DISPLAY is not set); "
+                                 "use render_mode='rgb_array' for off-screen frames")
         self.config = config
         self.render_mode = render_mode
         self.render_size = int(render_size)
-        self.metadata = {**self.metadata, "render_fps": config.control_hz}
+        # this instance's modes: "human" only where a window can open (so check_env passes headless)
+        modes = [mode for mode in self.metadata["render_modes"] if mode != "human" or display_available()]
+        self.metadata = {**self.metadata, "render_modes": modes, "render_fps": config.control_hz}
         self.simulation = UnscrewSimulation(config)
         self.observation_space = make_observation_space(config)
         self.action_space = make_action_space(config)
@@ -154,6 +188,7 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
             if self._viewer is None:
                 import mujoco.viewer  # imported lazily: needs a display
 
+                _init_glfw()  # MuJoCo's viewer would end the process if this fails
                 self._viewer = mujoco.viewer.launch_passive(self.simulation.model, self.simulation.data)
             self._viewer.sync()
             self._pace_to_real_time()

@@ -8,7 +8,7 @@ from gymnasium.utils.env_checker import check_env
 import dexsim  # noqa: F401
 from dexsim.interface import INFO_KEYS, OBS_JOINT_EFFORTS, OBS_JOINT_POSITIONS, OBS_TOP_IMAGE, OBS_WRIST_IMAGE
 from dexsim.sim.config import SimConfig
-from dexsim.sim.env import AllegroUnscrewSimEnv
+from dexsim.sim.env import NoDisplayError
 
 
 @pytest.fixture(scope="module")
@@ -18,10 +18,34 @@ def env():
     environment.close()
 
 
-def test_check_env_passes() -> None:
-    environment = AllegroUnscrewSimEnv(image_size=48, render_mode="rgb_array", render_size=48)
+def test_check_env_passes_on_a_made_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through gym.make (with a spec, so check_env also makes the env in each declared render mode), headless."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    environment = gym.make("AllegroUnscrew-sim", image_size=48, render_size=48)
+    assert environment.spec is not None and environment.metadata["render_modes"] == ["rgb_array"]
     try:
         check_env(environment)
+    finally:
+        environment.close()
+    rgb = gym.make("AllegroUnscrew-sim", image_size=48, render_size=48, render_mode="rgb_array")
+    try:
+        check_env(rgb.unwrapped)
+    finally:
+        rgb.close()
+
+
+def test_human_rendering_without_a_display_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MuJoCo's viewer ends the process when GLFW cannot start; the env raises a catchable error instead."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(NoDisplayError, match="needs a display"):
+        gym.make("AllegroUnscrew-sim", cameras=(), render_mode="human")
+    monkeypatch.setenv("DISPLAY", ":97")  # set, but no X server behind it: GLFW fails when the viewer opens
+    environment = gym.make("AllegroUnscrew-sim", cameras=(), render_mode="human")
+    try:
+        with pytest.raises(NoDisplayError, match="GLFW could not open a window"):
+            environment.reset(seed=0)
     finally:
         environment.close()
 
