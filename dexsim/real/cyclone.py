@@ -59,6 +59,46 @@ class _Writer:
             self._writer.write(message)
 
 
+class _ReaderDelivery:
+    """Hands a reader's samples to ``callback``, also those that arrive before the reader is registered.
+
+    cyclonedds may call ``on_data_available`` while the ``DataReader`` constructor is still running, passing
+    ``None`` for the reader; the data then waits in the reader, and without another sample nothing would call
+    the listener again (a one-off operator event would sit unread). So a call without a reader is remembered and
+    :meth:`attach` takes whatever arrived in the meantime.
+    """
+
+    _BATCH = 64
+
+    def __init__(self, message_type: type[Any], callback: Callable[[Any], None], closed: Callable[[], bool]) -> None:
+        self._message_type = message_type
+        self._callback = callback
+        self._closed = closed
+        self._reader: DataReader | None = None
+        self._lock = threading.Lock()  # one taker at a time keeps the samples in order
+
+    def on_data_available(self, reader: DataReader | None) -> None:
+        """The listener callback; ``reader`` may be ``None`` before :meth:`attach`."""
+        self._take(reader if reader is not None else self._reader)
+
+    def attach(self, reader: DataReader) -> None:
+        """The reader is created: deliver what arrived while it was being registered."""
+        self._reader = reader
+        self._take(reader)
+
+    def _take(self, reader: DataReader | None) -> None:
+        if reader is None:
+            return  # attach() takes it
+        with self._lock:
+            while True:
+                samples = reader.take(N=self._BATCH)
+                for sample in samples:
+                    if not self._closed() and isinstance(sample, self._message_type):  # skip disposals
+                        self._callback(sample)
+                if len(samples) < self._BATCH:
+                    return
+
+
 class CycloneTransport(Transport):
     """A DDS participant on ``domain_id``; the network interface comes from ``CYCLONEDDS_URI`` as usual."""
 
@@ -98,19 +138,15 @@ class CycloneTransport(Transport):
 
     def subscribe(self, topic: str, type_name: str, qos: QosSpec, callback: Callable[[Any], None]) -> None:
         message_type = _message_type(type_name)
-
-        def on_data_available(reader: DataReader) -> None:
-            for sample in reader.take(N=64):
-                if not self._closed and isinstance(sample, message_type):  # skip invalid samples (disposals)
-                    callback(sample)
-
+        delivery = _ReaderDelivery(message_type, callback, lambda: self._closed)
         reader = DataReader(
             self._open_participant(),
             self._topic(topic, type_name),
             qos=_dds_qos(qos),
-            listener=Listener(on_data_available=on_data_available),
+            listener=Listener(on_data_available=delivery.on_data_available),
         )
         self._entities.append(reader)
+        delivery.attach(reader)
 
     def close(self) -> None:
         """Delete the participant and everything it owns."""
