@@ -271,7 +271,8 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
     def _move_home(self, measured: NDArray[np.float64]) -> None:
         hw = self.hardware
         homing = SafetyLayer(
-            type(hw.safety)(**{**hw.safety.__dict__, "max_velocity": hw.home_speed}), measured, time.monotonic()
+            type(hw.safety)(**{**hw.safety.__dict__, "max_velocity": hw.home_speed}), measured, time.monotonic(),
+            1.0 / hw.command_hz,
         )
         self._layer = homing
         self._stream_paused.clear()
@@ -290,7 +291,7 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
             reach = hw.safety.max_step_delta
             homing.request(np.clip(home, q - reach, q + reach), q, time.monotonic())
             time.sleep(0.01)
-        layer = SafetyLayer(hw.safety, homing.setpoint, time.monotonic())
+        layer = SafetyLayer(hw.safety, homing.setpoint, time.monotonic(), 1.0 / hw.command_hz)
         self._layer = layer
 
     def step(

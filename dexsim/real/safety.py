@@ -7,7 +7,8 @@ env of the contract). Two calls:
   or replaced by the last safe target, the target is clamped to the joint limits and to ``max_step_delta``
   around the measured position. The result is the *goal*.
 * :meth:`SafetyLayer.tick` (called at the command rate) moves the *setpoint* sent to the hand towards the goal
-  no faster than ``max_velocity``; a joint whose effort exceeds its bound is held where it is measured; if no
+  no faster than ``max_velocity``, and by at most ``max_velocity`` x the nominal command period per tick (a late
+  tick never sends one large jump); a joint whose effort exceeds its bound is held where it is measured; if no
   request came for ``watchdog_timeout_s`` the setpoint freezes (the hand holds its last safe target); after
   :meth:`SafetyLayer.estop` it holds until :meth:`SafetyLayer.reset`.
 
@@ -93,10 +94,18 @@ class SafetyLayer:
         config: The bounds.
         position: Initial measured joint positions, rad (16,): goal and setpoint start there.
         now: The clock's current time, s.
+        tick_period_s: Nominal time between :meth:`tick` calls, s (the command period). Each tick moves the
+            setpoint at most ``max_velocity * tick_period_s``, however late it comes: a late tick does not send
+            the driver one jump for the whole gap. ``None``: bounded by the actual time since the last tick.
     """
 
-    def __init__(self, config: SafetyConfig, position: NDArray[np.floating], now: float) -> None:
+    def __init__(
+        self, config: SafetyConfig, position: NDArray[np.floating], now: float, tick_period_s: float | None = None
+    ) -> None:
+        if tick_period_s is not None and not tick_period_s > 0.0:
+            raise ValueError(f"tick_period_s must be positive, got {tick_period_s}")
         self.config = config
+        self.tick_period_s = tick_period_s
         self._lock = threading.Lock()
         self._effort_bound = config.effort_fraction * torque_limits()
         self._events: set[SafetyEvent] = set()
@@ -166,6 +175,8 @@ class SafetyLayer:
         """Advance the setpoint to time ``now`` and return it (rad, (16,)); ``effort`` in N m enables the monitor."""
         with self._lock:
             dt = max(0.0, now - self._last_tick)
+            if self.tick_period_s is not None:
+                dt = min(dt, self.tick_period_s)
             self._last_tick = now
             if self._estopped:
                 self._events.add(SafetyEvent.ESTOP)
@@ -248,7 +259,7 @@ class SafetyWrapper(gym.Wrapper[Any, Any, Any, Any]):
         obs, info = self.env.reset(**kwargs)
         self._obs = obs
         self._time = float(info.get(INFO_TIME, 0.0))
-        self.layer = SafetyLayer(self.safety_config, obs[OBS_JOINT_POSITIONS], self._time)
+        self.layer = SafetyLayer(self.safety_config, obs[OBS_JOINT_POSITIONS], self._time, self._control.control_dt)
         info[INFO_SAFETY_EVENTS] = []
         return obs, info
 

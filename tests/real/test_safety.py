@@ -37,6 +37,24 @@ def test_the_setpoint_moves_no_faster_than_the_velocity_cap() -> None:
     np.testing.assert_allclose(setpoint, layer.goal)
 
 
+def test_a_late_tick_moves_no_more_than_one_nominal_period() -> None:
+    """At 100 Hz a tick 28 ms late must not send one 0.34 rad jump (12 rad/s x 28 ms) to the driver."""
+    layer = SafetyLayer(SafetyConfig(max_velocity=12.0), HOME, now=0.0, tick_period_s=0.01)
+    layer.request(HOME - 0.5, HOME, now=0.0)
+    setpoint = layer.tick(0.028)
+    np.testing.assert_allclose(np.abs(setpoint - HOME).max(), 0.12)  # 12 rad/s x the 10 ms period
+    previous = setpoint
+    for t in (0.038, 0.048, 0.1, 0.5):  # on time, on time, late, very late: never more than 0.12 rad per command
+        setpoint = layer.tick(t)
+        assert np.abs(setpoint - previous).max() <= 0.12 + 1e-12
+        previous = setpoint
+    unbounded = _layer(max_velocity=12.0)  # without a nominal period the step follows the actual gap
+    unbounded.request(HOME - 0.5, HOME, now=0.0)
+    np.testing.assert_allclose(np.abs(unbounded.tick(0.028) - HOME).max(), 0.336)
+    with pytest.raises(ValueError, match="tick_period_s"):
+        SafetyLayer(SafetyConfig(), HOME, now=0.0, tick_period_s=0.0)
+
+
 def test_non_finite_targets_are_rejected_or_held() -> None:
     wanted = HOME.copy()
     wanted[2] = np.nan
