@@ -18,6 +18,7 @@ episode with ``"estop"``; a second SIGINT raises ``KeyboardInterrupt``. ``close(
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import threading
@@ -440,11 +441,53 @@ class AllegroUnscrewRealEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]
             self._transport.close()
 
 
-def make_real_env(config: ControlConfig | None = None, hardware: HardwareConfig | str | Path | None = None,
-                  **kwargs: Any) -> AllegroUnscrewRealEnv:
-    """Gymnasium entry point of ``AllegroUnscrew-real``: ``gym.make('AllegroUnscrew-real', hardware=...)``.
+def make_real_env(
+    config: ControlConfig | None = None,
+    hardware: HardwareConfig | str | Path | None = None,
+    transport: Transport | str | None = None,
+    handle_sigint: bool = True,
+    **settings: Any,
+) -> AllegroUnscrewRealEnv:
+    """Gymnasium entry point of ``AllegroUnscrew-real``.
+
+    The common settings go straight to ``gym.make``, e.g.
+    ``gym.make("AllegroUnscrew-real", hardware="classic", domain_id=7, control_hz=10, cameras=("top",))``:
+
+    Args:
+        config: Control settings (default :class:`~dexsim.interface.ControlConfig`).
+        hardware: :class:`HardwareConfig`, a YAML path or a profile name (``wonik_ros2``, ``classic``).
+        transport: An open :class:`Transport` to use, or the transport kind (``"auto"``, ``"rclpy"``,
+            ``"cyclonedds"``; a :class:`HardwareConfig` field).
+        handle_sigint: See :class:`AllegroUnscrewRealEnv`.
+        **settings: Fields of :class:`~dexsim.interface.ControlConfig` (``control_hz``, ``image_size``,
+            ``cameras`` as a list of names, ``time_limit_s``, ``max_joint_delta``) and top-level fields of
+            :class:`HardwareConfig` (``domain_id``, ``state_topic``, ``command_hz``, ``wait_for_ready``,
+            ``safety``, ``cameras`` as a mapping of name to :class:`~dexsim.real.config.CameraTopic`, ...),
+            applied over ``config`` and ``hardware``.
 
     Raises:
+        TypeError: a setting that is neither (the message lists the known ones).
+        ValueError: a bad value (names the field).
         MissingTransportError: neither rclpy nor cyclonedds is installed (says what to install).
     """
-    return AllegroUnscrewRealEnv(config=config, hardware=hardware, **kwargs)
+    control_fields = {f.name for f in dataclasses.fields(ControlConfig)}
+    hardware_fields = {f.name for f in dataclasses.fields(HardwareConfig)}
+    if isinstance(transport, str):
+        settings["transport"], transport = transport, None
+    unknown = sorted(set(settings) - control_fields - hardware_fields)
+    if unknown:
+        raise TypeError(f"AllegroUnscrew-real got unknown settings {unknown}; ControlConfig fields: "
+                        f"{sorted(control_fields)}; HardwareConfig fields: {sorted(hardware_fields)}")
+    # "cameras" is in both: a list of names picks cameras (ControlConfig), a mapping wires them (HardwareConfig)
+    both = "cameras" in settings and isinstance(settings["cameras"], dict)
+    control = {key: value for key, value in settings.items() if key in control_fields and not both}
+    if "cameras" in control:
+        control["cameras"] = tuple(control["cameras"])
+    wiring = {key: value for key, value in settings.items()
+              if key in hardware_fields and (key != "cameras" or both)}
+    config = dataclasses.replace(config or ControlConfig(), **control) if control else config
+    if isinstance(hardware, HardwareConfig):
+        hardware = hardware.replace(**wiring) if wiring else hardware
+    elif wiring:
+        hardware = load_hardware_config(hardware, **wiring)
+    return AllegroUnscrewRealEnv(config=config, hardware=hardware, transport=transport, handle_sigint=handle_sigint)

@@ -18,7 +18,9 @@ from dexsim.interface import (
     INFO_LID_ANGLE,
     INFO_SUCCESS,
     INFO_TERMINATION_REASON,
+    OBS_JOINT_EFFORTS,
     OBS_JOINT_POSITIONS,
+    OBS_TOP_IMAGE,
     ControlConfig,
     make_action_space,
     make_observation_space,
@@ -250,3 +252,24 @@ def test_sigint_holds_and_ends_the_episode_cleanly(twin_domain: tuple[int, subpr
     assert result.returncode == 0, result.stderr
     word, reason, steps, _ = result.stdout.split(" ", 3)
     assert (word, reason) == ("ended", "estop") and 3 <= int(steps) <= 12, result.stdout
+
+
+def test_gym_make_takes_the_common_settings_directly(domain_id: int) -> None:
+    """domain_id, the profile, the transport kind and ControlConfig fields go straight to gym.make."""
+    pytest.importorskip("cyclonedds")
+    env = gym.make("AllegroUnscrew-real", hardware="classic", domain_id=domain_id, transport="cyclonedds",
+                   control_hz=10, cameras=["top"], wait_for_ready=False, handle_sigint=False)
+    try:
+        real = env.unwrapped
+        assert isinstance(real, AllegroUnscrewRealEnv)
+        assert real.hardware.domain_id == domain_id and real.hardware.transport == "cyclonedds"
+        assert real.hardware.state_topic == load_hardware_config("classic").state_topic
+        assert not real.hardware.wait_for_ready
+        assert real.config.control_hz == 10 and real.config.cameras == ("top",)
+        assert set(env.observation_space.spaces) == {OBS_JOINT_POSITIONS, OBS_JOINT_EFFORTS, OBS_TOP_IMAGE}
+    finally:
+        env.close()
+    with pytest.raises(TypeError, match=r"unknown settings \['domain'\].*domain_id"):
+        gym.make("AllegroUnscrew-real", domain=3)
+    with pytest.raises(ValueError, match="domain_id must be in"):
+        gym.make("AllegroUnscrew-real", domain_id=999)
