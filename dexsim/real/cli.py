@@ -64,24 +64,33 @@ _KEYS = {"r": "ready", "s": "success", "d": "bottle_dropped", "f": "failure", "e
 
 def _run_operator(args: argparse.Namespace) -> int:
     from dexsim.real.env import OperatorEvent
-    from dexsim.real.transport import QosSpec, open_transport
+    from dexsim.real.transport import QosSpec, matched_subscribers, open_transport
 
     hardware = _hardware(args)
     interactive = args.event == "keys"
     if not interactive and args.event not in OperatorEvent.ALL:
         raise ValueError(f"operator event must be 'keys' or one of {OperatorEvent.ALL}, got {args.event!r}")
+    delivered = True
     with open_transport(hardware.transport, hardware.domain_id) as transport:
         publisher = transport.publisher(hardware.operator_topic, "std_msgs/String", QosSpec(depth=10))
 
-        def send(event: str) -> None:
+        def send(event: str) -> bool:
             message = transport.message("std_msgs/String")
             message.data = event
+            listeners = matched_subscribers(publisher)
+            if listeners == 0:
+                print(f"nobody is listening on {hardware.operator_topic} (DDS domain {hardware.domain_id}): "
+                      f"'{event}' reached no env (is the env or twin running on this domain?)",
+                      file=sys.stderr, flush=True)
+                return False
             publisher.publish(message)
-            print(f"sent '{event}' on {hardware.operator_topic}", flush=True)
+            to = "" if listeners is None else f" to {listeners} listener{'s' if listeners != 1 else ''}"
+            print(f"sent '{event}' on {hardware.operator_topic}{to}", flush=True)
+            return True
 
         time.sleep(args.discovery_s)  # let the subscribers discover this writer (volatile: no history)
         if not interactive:
-            send(args.event)
+            delivered = send(args.event)
         else:
             keys = ", ".join(f"{key} = {event}" for key, event in _KEYS.items())
             print(f"operator keys (then Enter): {keys}, q = quit", flush=True)
@@ -94,7 +103,7 @@ def _run_operator(args: argparse.Namespace) -> int:
                 elif key:
                     print(f"unknown key {key!r}; {keys}, q = quit", flush=True)
         time.sleep(0.2)  # let the last message leave before the participant goes
-    return 0
+    return 0 if delivered else 1
 
 
 def register(subparsers: Any) -> None:

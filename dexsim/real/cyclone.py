@@ -58,6 +58,10 @@ class _Writer:
         with self._lock:
             self._writer.write(message)
 
+    def subscriber_count(self) -> int:
+        """Readers of this topic matched so far (discovered, with compatible QoS)."""
+        return len(self._writer.get_matched_subscriptions())
+
 
 class _ReaderDelivery:
     """Hands a reader's samples to ``callback``, also those that arrive before the reader is registered.

@@ -72,6 +72,15 @@ class Publisher(Protocol):
     def publish(self, message: Any) -> None: ...
 
 
+def matched_subscribers(publisher: Any) -> int | None:
+    """How many subscriptions on other participants this publisher has discovered; ``None`` if unknown."""
+    for name in ("subscriber_count", "get_subscription_count"):  # ours (cyclonedds), rclpy's
+        method = getattr(publisher, name, None)
+        if callable(method):
+            return int(method())
+    return None
+
+
 class Transport(ABC):
     """A participant on one DDS domain that publishes and subscribes to ROS 2 topics."""
 

@@ -32,3 +32,18 @@ def test_unknown_events_are_refused() -> None:
     result = subprocess.run([sys.executable, "-m", "dexsim.cli", "operator", "lid_off"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2 and "operator event must be" in result.stderr
+
+
+def test_operator_says_when_no_env_is_listening(domain_id: int) -> None:
+    command = [sys.executable, "-m", "dexsim.cli", "operator", "success", "--domain-id", str(domain_id),
+               "--transport", "cyclonedds", "--discovery-s", "0.5"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "sent" not in result.stdout
+    assert f"nobody is listening on /dexsim/operator (DDS domain {domain_id})" in result.stderr
+    words: list[str] = []
+    with open_transport("cyclonedds", domain_id) as bus:
+        bus.subscribe("/dexsim/operator", "std_msgs/String", QosSpec(), lambda m: words.append(str(m.data)))
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        time.sleep(0.3)
+    assert result.returncode == 0, result.stderr
+    assert "sent 'success' on /dexsim/operator to 1 listener" in result.stdout and words == ["success"]
