@@ -24,6 +24,7 @@ segment lengths: 54 / 38.4 / 26.7 mm for the fingers; 63.8 mm (pivot to joint 2)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Final
 
 import numpy as np
@@ -244,7 +245,10 @@ class RetargetConfig:
             closes the Allegro fingers as far as a full fist does (docs/retargeting.md has the sweep).
         pinch_full: Human thumb-to-fingertip gap at or below which step d makes the pair meet, m.
         pinch_release: Gap at or above which step d leaves the pair alone, m (> ``pinch_full``).
-        pinch_passes: Extra IK passes that move a pinching pair's shared point into reach of both fingers.
+        pinch_passes: Extra IK passes that move a pinching pair's shared point into reach of both fingers (pairs
+            with a pinch weight >= 0.5, i.e. human gaps below the middle of the blend band).
+        pinch_tolerance: A pass is needed only while a pinching pair's reached tips are farther apart than their
+            targets by more than this, m.
         ik: The per-finger IK settings (fixed abduction etc.).
         limits: Frame plausibility limits.
     """
@@ -255,6 +259,7 @@ class RetargetConfig:
     pinch_full: float = 0.012
     pinch_release: float = 0.035
     pinch_passes: int = 3
+    pinch_tolerance: float = 0.003
     ik: FingerIKConfig = field(default_factory=FingerIKConfig)
     limits: PlausibilityLimits = field(default_factory=PlausibilityLimits)
 
@@ -269,8 +274,10 @@ class RetargetConfig:
             raise ValueError(
                 f"need 0 <= pinch_full < pinch_release <= 0.1 m, got {self.pinch_full}, {self.pinch_release}"
             )
-        if self.pinch_passes < 0:
-            raise ValueError(f"pinch_passes must be >= 0, got {self.pinch_passes}")
+        if self.pinch_passes < 0 or self.pinch_tolerance <= 0:
+            raise ValueError(
+                f"need pinch_passes >= 0 and pinch_tolerance > 0, got {self.pinch_passes}, {self.pinch_tolerance}"
+            )
 
 
 @dataclass(frozen=True)
@@ -317,6 +324,8 @@ class Retargeter:
     def __init__(self, config: RetargetConfig | None = None) -> None:
         self.config = config or RetargetConfig()
         self._q = home_pose().copy()
+        self.timings = (0.0, 0.0)
+        """Seconds the last call spent in (validation + steps a-d, IK including the pinch passes)."""
 
     @property
     def last_targets(self) -> NDArray[np.float64]:
@@ -339,13 +348,16 @@ class Retargeter:
         require_frame(frame)
         if frame.handedness != "right":
             raise ValueError("the robot is driven by the right hand; got a left-hand frame")
+        start = perf_counter()
         validate_frame(frame, self.config.limits)
         tips, scale, weights, gaps = _targets(frame.positions, self.config)
+        steps_done = perf_counter()
         solution: IKSolution = solve_fingertips(tips, self._q, self.config.ik)
-        pinching = np.flatnonzero(weights > 0.0)
+        pinching = np.flatnonzero(weights >= 0.5)  # the passes matter where the pair should (nearly) touch
         if pinching.size and self.config.pinch_passes:
             solution = self._reach_pinch(tips, gaps, weights, pinching, solution)
         self._q = solution.q
+        self.timings = (steps_done - start, perf_counter() - steps_done)
         return RetargetResult(solution.q.copy(), tips, solution.error, scale)
 
     def _reach_pinch(
@@ -361,12 +373,15 @@ class Retargeter:
         The pair's point ``c`` (the thumb's pinch target) moves by the sum of both fingers' misses,
         ``c += (reached_thumb - thumb_goal) + (reached_finger - finger_goal)``: a simultaneous projection onto the
         two workspaces, which a fixed-abduction finger (a plane) and the thumb (a volume) satisfy in a few passes.
+        Passes stop once every pair's reached gap is within ``pinch_tolerance`` of its target gap.
         """
         for _ in range(self.config.pinch_passes):
             reached = solution.fingertips()
-            miss = reached - tips
-            if np.abs(miss[np.r_[pinching, Finger.THUMB]]).max() < 5e-4:
+            wanted = np.linalg.norm(tips[pinching] - tips[Finger.THUMB], axis=-1)
+            got = np.linalg.norm(reached[pinching] - reached[Finger.THUMB], axis=-1)
+            if (got <= wanted + self.config.pinch_tolerance).all():
                 break
+            miss = reached - tips
             thumb_goal = np.zeros(3)
             for f in pinching:
                 centre = tips[Finger.THUMB] + miss[Finger.THUMB] + miss[f]

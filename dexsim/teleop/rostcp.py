@@ -46,13 +46,13 @@ from dexsim.teleop.cdr import (
     decode_float32_multiarray,
     decode_pose_array,
 )
+from dexsim.teleop.latest import LatestHands, ReceivedFrame
 from dexsim.teleop.skeleton import NUM_HAND_JOINTS, Handedness, HandFrame, parse_hand_array
 
 __all__ = [
     "ENDPOINT_VERSION",
     "HAND_MESSAGE_TYPES",
     "EndpointConfig",
-    "ReceivedFrame",
     "RosTcpEndpoint",
     "ProtocolError",
     "encode_frame",
@@ -130,21 +130,6 @@ class EndpointConfig:
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
         return any(ip in network for network in self.networks)
-
-
-@dataclass(frozen=True)
-class ReceivedFrame:
-    """The newest frame of one hand.
-
-    Attributes:
-        frame: The decoded hand (OpenXR order, right-handed frame, m).
-        received: ``time.perf_counter()`` when its last byte arrived, s.
-        sequence: How many frames of this hand had arrived, this one included.
-    """
-
-    frame: HandFrame
-    received: float
-    sequence: int
 
 
 def encode_frame(destination: str, payload: bytes) -> bytes:
@@ -297,7 +282,7 @@ class _Connection:
             frame = hand_frame_from_message(name, payload, hand, received)
         except ValueError as exc:  # CdrError is a ValueError
             raise ProtocolError(f"{topic}: {exc}") from None
-        self.endpoint.store(hand, frame, received)
+        self.endpoint.store(frame, received)
 
 
 class RosTcpEndpoint:
@@ -310,8 +295,7 @@ class RosTcpEndpoint:
     def __init__(self, config: EndpointConfig | None = None) -> None:
         self.config = config or EndpointConfig()
         self._lock = threading.Lock()
-        self._latest: dict[str, ReceivedFrame] = {}
-        self._counts = {"right": 0, "left": 0}
+        self.hands = LatestHands()
         self._topics: dict[str, str] = {}
         self.ignored = 0
         self.closed_connections: list[tuple[str, str]] = []
@@ -325,14 +309,8 @@ class RosTcpEndpoint:
 
     # --- thread-safe reads -------------------------------------------------------------------------------
     def latest(self, hand: Handedness) -> ReceivedFrame | None:
-        """The newest frame of ``hand`` (``None`` before the first)."""
-        with self._lock:
-            return self._latest.get(hand)
-
-    def clear(self) -> None:
-        """Forget the stored frames (a new session starts from fresh tracking)."""
-        with self._lock:
-            self._latest.clear()
+        """The newest frame of ``hand`` (``None`` before the first); see also :attr:`hands`."""
+        return self.hands.latest(hand)
 
     def topic_list(self) -> tuple[list[str], list[str]]:
         """Registered topics and their types (both hand topics always listed)."""
@@ -354,10 +332,8 @@ class RosTcpEndpoint:
         with self._lock:
             self._topics[topic] = message_name
 
-    def store(self, hand: Handedness, frame: HandFrame, received: float) -> None:
-        with self._lock:
-            self._counts[hand] += 1
-            self._latest[hand] = ReceivedFrame(frame, received, self._counts[hand])
+    def store(self, frame: HandFrame, received: float) -> None:
+        self.hands.store(frame, received)
 
     # --- server ------------------------------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

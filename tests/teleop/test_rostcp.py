@@ -1,77 +1,19 @@
-"""The ROS-TCP endpoint against a client written here from the protocol description (shared/facts.md), not from
-the server's code: frames are ``uint32 LE len(dest) | dest | uint32 LE len(payload) | payload``; the endpoint
-sends ``__handshake`` first; system commands carry JSON (+ NUL in ROS 2 mode); payloads are CDR with the
-``00 01 00 00`` header."""
+"""The ROS-TCP endpoint against a client written from the protocol description (``_unity_client.py``), not from
+the server's code: handshake, registration, topic list, both hand message types, newest-frame-only, bad frames,
+bounded fuzzing, allow-list."""
 
 import json
-import socket
 import struct
 import time
 
 import _human_hands as human
 import numpy as np
 import pytest
+from _unity_client import cdr_float32_multiarray, cdr_pose_array, connect, frame, read_frame, register, system
 
 from dexsim.teleop.rostcp import EndpointConfig, RosTcpEndpoint
 
 RIGHT, LEFT = "/quest/right_hand", "/quest/left_hand"
-
-
-# ---- the client side, from the protocol description ----
-def frame(destination: str, payload: bytes) -> bytes:
-    d = destination.encode()
-    return struct.pack("<I", len(d)) + d + struct.pack("<I", len(payload)) + payload
-
-
-def system(command: str, body: dict) -> bytes:
-    return frame(command, json.dumps(body).encode() + b"\x00")  # ROS 2 mode: JSON + NUL
-
-
-def cdr_float32_multiarray(values) -> bytes:
-    values = np.asarray(values, dtype="<f4")
-    body = struct.pack("<I", 0)  # layout.dim: empty sequence
-    body += struct.pack("<I", 0)  # layout.data_offset
-    body += struct.pack("<I", values.size) + values.tobytes()
-    return b"\x00\x01\x00\x00" + body
-
-
-def cdr_pose_array(positions, quaternions_xyzw, frame_id="unity") -> bytes:
-    body = struct.pack("<iI", 12, 500)  # stamp
-    name = frame_id.encode() + b"\x00"
-    body += struct.pack("<I", len(name)) + name
-    body += b"\x00" * (-len(body) % 4)
-    body += struct.pack("<I", len(positions))
-    body += b"\x00" * (-len(body) % 8)  # float64 alignment from the start of the body
-    for p, q in zip(positions, quaternions_xyzw, strict=True):
-        body += struct.pack("<7d", *p, *q)
-    return b"\x00\x01\x00\x00" + body
-
-
-def read_exactly(sock: socket.socket, n: int) -> bytes:
-    out = b""
-    while len(out) < n:
-        chunk = sock.recv(n - len(out))
-        if not chunk:
-            raise ConnectionError("closed")
-        out += chunk
-    return out
-
-
-def read_frame(sock: socket.socket) -> tuple[str, bytes]:
-    (n,) = struct.unpack("<I", read_exactly(sock, 4))
-    destination = read_exactly(sock, n).decode()
-    (m,) = struct.unpack("<I", read_exactly(sock, 4))
-    return destination, read_exactly(sock, m)
-
-
-def connect(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-
-
-def register(sock, topic=RIGHT, message="std_msgs/Float32MultiArray"):
-    sock.sendall(system("__publish", {"topic": topic, "message_name": message, "queue_size": 1, "latch": False}))
 
 
 def wait_for(predicate, timeout=5.0):
@@ -103,7 +45,7 @@ def test_handshake_registration_topic_list_and_hand_frames(endpoint):
     assert destination == "__handshake"
     body = json.loads(payload.rstrip(b"\x00"))
     assert body["version"].startswith("v0.7.") and json.loads(body["metadata"])["protocol"] == "ROS2"
-    register(sock)
+    register(sock, RIGHT)
     register(sock, LEFT, "geometry_msgs/PoseArray")
     sock.sendall(frame("", b""))  # keep-alive
     sock.sendall(system("__topic_list", {}))
@@ -136,7 +78,7 @@ def test_handshake_registration_topic_list_and_hand_frames(endpoint):
 def test_only_the_newest_frame_is_kept(endpoint):
     sock = connect(endpoint.port)
     read_frame(sock)
-    register(sock)
+    register(sock, RIGHT)
     frames = [hand_world(seed) for seed in range(30)]
     sock.sendall(b"".join(frame(RIGHT, cdr_float32_multiarray(human.unity_array(w))) for w in frames))
     assert wait_for(lambda: endpoint.latest("right") is not None and endpoint.latest("right").sequence == 30)
@@ -162,10 +104,10 @@ BAD_FRAMES = {
 def test_a_bad_frame_closes_only_its_connection(endpoint, name):
     good = connect(endpoint.port)
     read_frame(good)
-    register(good)
+    register(good, RIGHT)
     bad = connect(endpoint.port)
     read_frame(bad)
-    register(bad)
+    register(bad, RIGHT)
     bad.sendall(BAD_FRAMES[name])
     bad.settimeout(5)
     with pytest.raises((ConnectionError, OSError)):  # the server closes the bad connection
@@ -183,7 +125,7 @@ def test_bounded_fuzzing_never_stops_the_server(endpoint):
     rng = np.random.default_rng(1234)
     good = connect(endpoint.port)
     read_frame(good)
-    register(good)
+    register(good, RIGHT)
     valid = frame(RIGHT, cdr_float32_multiarray(human.unity_array(hand_world(4))))
     for i in range(60):
         sock = connect(endpoint.port)
