@@ -31,6 +31,8 @@ __all__ = [
     "PlausibilityLimits",
     "from_unity_order",
     "unity_to_right_handed",
+    "right_handed_to_unity",
+    "to_unity_array",
     "parse_hand_array",
     "frame_problems",
     "validate_frame",
@@ -166,6 +168,19 @@ def unity_to_right_handed(positions: NDArray[np.floating]) -> NDArray[np.float64
     """Unity (x right, y up, z forward; left-handed) to x forward, y left, z up (right-handed), (..., 3)."""
     positions = np.asarray(positions, dtype=np.float64)
     return np.stack([positions[..., 2], -positions[..., 0], positions[..., 1]], axis=-1)
+
+
+def right_handed_to_unity(positions: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Inverse of :func:`unity_to_right_handed`: x forward, y left, z up to Unity's x right, y up, z forward."""
+    positions = np.asarray(positions, dtype=np.float64)
+    return np.stack([-positions[..., 1], positions[..., 2], positions[..., 0]], axis=-1)
+
+
+def to_unity_array(frame: HandFrame) -> NDArray[np.float32]:
+    """The flat float32 array a Unity app would stream for ``frame`` (inverse of :func:`parse_hand_array`):
+    78 floats (positions) in Unity's joint order and frame (orientations are not converted)."""
+    unity = right_handed_to_unity(require_frame(frame).positions)
+    return unity[UNITY_TO_OPENXR].astype(np.float32).ravel()
 
 
 def _unity_quaternion_to_right_handed(quaternions: NDArray[np.float64]) -> NDArray[np.float64]:
