@@ -15,6 +15,7 @@ episode, Page Up next grasp preset (mouse input).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -88,7 +89,9 @@ class TeleopDisplay:
         if window:
             from mujoco import viewer as mujoco_viewer  # needs a display
 
+            before = set(threading.enumerate())
             self.viewer = mujoco_viewer.launch_passive(m, self.data, key_callback=self._key)
+            self._viewer_threads = [t for t in threading.enumerate() if t not in before]
 
     def _key(self, keycode: int) -> None:
         key = KEYS.get(keycode)
@@ -167,4 +170,8 @@ class TeleopDisplay:
         """Close the window (if any)."""
         if self.viewer is not None:
             self.viewer.close()
+            # close() only asks the viewer's thread to stop; wait for it to tear the window down, or GLFW's
+            # exit-time terminate races it (a segfault at exit).
+            for thread in getattr(self, "_viewer_threads", []):
+                thread.join(timeout=5.0)
             self.viewer = None
