@@ -45,7 +45,7 @@ def test_viewer_window_under_xvfb(tmp_path):
                                 capture_output=True, text=True)
         assert result.returncode == 0, result.stderr[-2000:]
         # The CLI's mouse session with its window ends cleanly (no crash while the viewer tears down).
-        cli = [sys.executable, "-m", "dexsim.cli", "teleop", "live", "--source", "mouse", "--env", "sim", "--steps", "10"]
+        cli = [sys.executable, "-m", "dexsim.cli", "teleop", "live", "--source", "mouse", "--steps", "10"]
         result = subprocess.run(cli, env=env, timeout=120, capture_output=True, text=True)
         assert result.returncode == 0 and "live teleop: 10 steps" in result.stdout, result.stderr[-2000:]
     finally:
