@@ -457,8 +457,8 @@ class LiveTeleop:
         self.input.reset(np.asarray(obs[OBS_JOINT_POSITIONS], dtype=np.float64))
         self._hold = None
         gestures = getattr(self.input, "gestures", None)
-        if gestures is not None:
-            gestures.reset(recording=self.recording)
+        if gestures is not None:  # keep its pose state: a palm still open after a reset must not reset again
+            gestures.recording = self.recording
         return obs, info
 
     def _handle(self, command: Key | GestureEvent, info: dict[str, Any]) -> bool:
