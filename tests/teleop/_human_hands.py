@@ -4,7 +4,7 @@ Anatomical local frame of a right hand: origin at the wrist, +x radial (thumb si
 fingers), +z palmar (out of the palm). Every bone length gets its own random factor, so proportions differ per
 finger and per bone, not by one global scale. Fingers flex towards +z; the thumb has a carpometacarpal joint with
 radial and palmar abduction and flexes across the palm. Poses are made by angles, and pinches by solving the
-thumb's angles (scipy least squares) so that its tip ends a chosen gap from a fingertip. Output is 26 joints in
+thumb's angles (least squares) so that its tip ends a chosen gap from a fingertip. Output is 26 joints in
 OpenXR order in a right-handed world frame, or the flat float array a Unity app streams (Unity joint order,
 left-handed frame), written here from the conventions alone.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
 
 # Adult proportions (m) of a 185 mm hand (wrist crease to middle tip).
 _KNUCKLES = np.array([[0.024, 0.092, 0.004], [0.004, 0.096, 0.0], [-0.014, 0.091, 0.003], [-0.030, 0.082, 0.008]])
@@ -129,12 +128,33 @@ def pinch(hand: Hand, finger: str, gap: float, flexion: tuple[float, float] = (0
         miss = p[THUMB[-1]] - (p[FINGERS[index][-1]] + gap * direction)
         return np.r_[miss * 1e3, 0.5 * (x[4:] - flexion)]
 
-    lower, upper = [0.0, -0.2, 0.0, 0.0, 0.0, 0.0], [1.6, 1.4, 1.2, 1.4, 1.5, 1.7]
-    best = min(
-        (least_squares(residual, np.r_[x0, flexion], bounds=(lower, upper)) for x0 in _STARTS),
-        key=lambda r: r.cost,
-    )
-    return joints(best.x)
+    lower, upper = np.array([0.0, -0.2, 0.0, 0.0, 0.0, 0.0]), np.array([1.6, 1.4, 1.2, 1.4, 1.5, 1.7])
+    best = min((_least_squares(residual, np.r_[x0, flexion], lower, upper) for x0 in _STARTS), key=lambda r: r[1])
+    return joints(best[0])
+
+
+def _least_squares(residual, x, lower, upper, iterations=60):
+    """Bounded Levenberg-Marquardt with a finite-difference Jacobian: (x, cost)."""
+    x = np.clip(np.asarray(x, dtype=np.float64), lower, upper)
+    r = residual(x)
+    damping = 1e-2
+    for _ in range(iterations):
+        jacobian = np.empty((r.size, x.size))
+        for j in range(x.size):
+            step = np.zeros_like(x)
+            step[j] = 1e-6
+            jacobian[:, j] = (residual(x + step) - r) / 1e-6
+        gradient = jacobian.T @ r
+        hessian = jacobian.T @ jacobian
+        candidate = np.clip(x - np.linalg.solve(hessian + damping * np.eye(x.size), gradient), lower, upper)
+        r_candidate = residual(candidate)
+        if r_candidate @ r_candidate < r @ r:
+            x, r, damping = candidate, r_candidate, max(damping / 3, 1e-9)
+        else:
+            damping *= 4
+        if r @ r < 1e-10:
+            break
+    return x, float(r @ r)
 
 
 _STARTS = [np.array([0.6, 0.7, 0.5, 0.3]), np.array([0.3, 1.0, 0.8, 0.6]), np.array([0.9, 0.5, 0.3, 0.2])]
