@@ -75,7 +75,11 @@ def run_live(args: argparse.Namespace) -> int:
 
                 endpoint = RosTcpEndpoint(EndpointConfig(
                     host=args.host, port=args.port, right_topic=args.right_topic, left_topic=args.left_topic,
-                    max_frame_bytes=args.max_frame_bytes, allow=parse_allow_list(args.allow))).start()
+                    max_frame_bytes=args.max_frame_bytes, allow=parse_allow_list(args.allow)))
+                try:
+                    endpoint.start()
+                except OSError as exc:
+                    raise ValueError(f"--host/--port {args.host}:{args.port}: {exc}") from None
                 hands = endpoint.hands
                 print(f"ROS-TCP endpoint listening on {args.host}:{endpoint.port} "
                       f"(topics {args.right_topic}, {args.left_topic})", flush=True)
@@ -188,4 +192,10 @@ def _run(args: argparse.Namespace) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     if args.stream and not Path(args.stream).is_file():
         raise FileNotFoundError(f"--stream: no such file: {args.stream}")
-    return run_live(args)
+    try:
+        return run_live(args)
+    except TimeoutError as exc:  # e.g. the real hand never reported ready
+        raise ValueError(f"--env {args.env}: {exc}") from None
+    except ImportError as exc:  # a transport for --env real / --source ros2 is missing
+        raise ValueError(f"--env {args.env} / --source {args.source}: {exc}") from None
+
