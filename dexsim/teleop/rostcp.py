@@ -35,6 +35,7 @@ import logging
 import struct
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -298,7 +299,8 @@ class RosTcpEndpoint:
         self.hands = LatestHands()
         self._topics: dict[str, str] = {}
         self.ignored = 0
-        self.closed_connections: list[tuple[str, str]] = []
+        self.closed_connections: deque[tuple[str, str]] = deque(maxlen=256)
+        """(peer, reason) of the last closed or refused connections."""
         self.connections = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
