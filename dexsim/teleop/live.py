@@ -483,7 +483,8 @@ class LiveTeleop:
         return False
 
     def run(self) -> LiveSummary:
-        """Run until quit, ``max_steps`` or ``max_seconds``; a running recording is saved at the end."""
+        """Run until quit (key, window closed, Ctrl+C, the real hand's e-stop), ``max_steps`` or ``max_seconds``;
+        a running recording is saved at the end."""
         cfg, control = self.config, self.control
         obs, info = self._reset()
         began = time.monotonic()
@@ -529,6 +530,9 @@ class LiveTeleop:
                 if terminated or truncated:
                     reason = str(info.get(INFO_TERMINATION_REASON, "")) or "episode ended"
                     self._finish(info, reason, save=cfg.save_on_episode_end)
+                    if reason == "estop":  # the real hand's e-stop (SIGINT, operator): end the session, holding
+                        self.summary.events.append("estop")
+                        break
                     obs, info = self._reset()
                 if cfg.pace:
                     next_tick += control.control_dt
@@ -537,6 +541,8 @@ class LiveTeleop:
                         time.sleep(delay)
                     else:
                         next_tick = time.monotonic()
+        except KeyboardInterrupt:  # Ctrl+C ends the session; the recording so far is saved below
+            self.summary.events.append("interrupted")
         finally:
             self._finish(info, "session ended", save=True)
         self.summary.rejected = len(getattr(self.input, "rejections", []))
