@@ -125,7 +125,9 @@ def _urdf(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add ``teleop`` to the ``dexsim`` command line."""
-    teleop = subparsers.add_parser("teleop", help="hand retargeting: synthetic streams, replay into the twin, URDF")
+    teleop = subparsers.add_parser(
+        "teleop", help="teleoperation: live (Quest 3, ROS 2, mouse, replay), synthetic streams, replay, URDF"
+    )
     sub = teleop.add_subparsers(dest="teleop_command", required=True, metavar="ACTION")
 
     synth = sub.add_parser("synth", help="write a synthetic hand stream (right-hand motion, left-hand gestures)")
@@ -152,6 +154,10 @@ def register(subparsers: Any) -> None:
     )
     replay.add_argument("--operator", default="replay", help="operator name stored with recorded episodes")
     replay.set_defaults(handler=_replay)
+
+    from dexsim.teleop.session import add_live_parser
+
+    add_live_parser(sub)
 
     urdf = sub.add_parser("urdf", help="write the kinematic Allegro URDF")
     urdf.add_argument("output")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dexsim.teleop.skeleton import HandFrame, HandJoint, frame_problems
+from dexsim.teleop.skeleton import HandFrame, HandJoint, frame_problems, require_frame
 
 __all__ = ["GestureConfig", "GestureEvent", "GestureDetector", "hand_curl"]
 
@@ -70,8 +70,12 @@ class GestureConfig:
 
 
 def hand_curl(frame: HandFrame) -> float:
-    """Mean tip-to-wrist over knuckle-to-wrist distance of the four fingers (about 2 open, < 1 fist)."""
-    p = frame.positions
+    """Mean tip-to-wrist over knuckle-to-wrist distance of the four fingers (about 2 open, < 1 fist).
+
+    Raises:
+        TypeError: ``frame`` is not a :class:`HandFrame`.
+    """
+    p = require_frame(frame).positions
     wrist = p[HandJoint.WRIST]
     return float(np.mean(np.linalg.norm(p[_TIPS] - wrist, axis=1) / np.linalg.norm(p[_KNUCKLES] - wrist, axis=1)))
 
@@ -105,7 +109,11 @@ class GestureDetector:
         return _Pose.FIST if curl < c.fist_enter else (_Pose.OPEN if curl > c.open_enter else _Pose.NEUTRAL)
 
     def update(self, frame: HandFrame | None) -> list[GestureEvent]:
-        """Feed one left-hand frame (``None`` or an implausible frame: tracking lost); returns new events."""
+        """Feed one left-hand frame (``None`` or an implausible frame: tracking lost); returns new events.
+
+        Raises:
+            TypeError: ``frame`` is neither ``None`` nor a :class:`HandFrame`.
+        """
         if frame is None or frame_problems(frame):
             self._candidate, self._candidate_since = self._state, None
             return []

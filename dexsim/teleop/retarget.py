@@ -24,6 +24,7 @@ segment lengths: 54 / 38.4 / 26.7 mm for the fingers; 63.8 mm (pivot to joint 2)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Final
 
 import numpy as np
@@ -32,7 +33,7 @@ from numpy.typing import NDArray
 from dexsim.hand.ik import FingerIKConfig, IKSolution, solve_fingertips
 from dexsim.hand.joints import Finger, home_pose
 from dexsim.hand.kinematics import FINGER_CHAINS, HAND_WRIST, chain_frames, flexion_root
-from dexsim.teleop.skeleton import HandFrame, HandJoint, PlausibilityLimits, cross3, validate_frame
+from dexsim.teleop.skeleton import HandFrame, HandJoint, PlausibilityLimits, cross3, require_frame, validate_frame
 
 __all__ = [
     "HUMAN_CHAINS",
@@ -46,6 +47,9 @@ __all__ = [
     "scale_fingers",
     "shift_fingertips",
     "hand_plane",
+    "rotate_thumb",
+    "pinch_weights",
+    "apply_pinch",
     "retarget_fingertips",
 ]
 
@@ -107,6 +111,7 @@ def hand_plane(
 
 _ROBOT_PLANE: Final = hand_plane(HAND_WRIST, ROBOT_ROOTS[Finger.INDEX], ROBOT_ROOTS[Finger.RING])
 _ROBOT_NORMAL: Final = _ROBOT_PLANE[:, 0].copy()
+_HUMAN_PINCH_TIPS: Final = np.array([HandJoint.INDEX_TIP, HandJoint.MIDDLE_TIP, HandJoint.RING_TIP])
 
 
 def align_to_robot(positions: NDArray[np.floating]) -> NDArray[np.float64]:
@@ -169,30 +174,113 @@ def shift_fingertips(tips: NDArray[np.floating], thumb_shift: float, finger_shif
     return tips
 
 
+def rotate_thumb(chains: NDArray[np.floating], angle: float) -> NDArray[np.float64]:
+    """Step b': the scaled thumb chain turned ``angle`` rad about the palm normal through its robot root.
+
+    The Allegro thumb, stretched, points sideways and down from its low root (its tip 40 mm below the root);
+    a stretched human thumb points up towards the fingers. Turning the thumb about the palm normal (positive:
+    from the fingers' direction towards the thumb side, +z towards +y) lines the two rest directions up while
+    keeping how far the thumb stands out of the palm (its opposition, the +x component) unchanged.
+
+    Args:
+        chains: (4, 4, 3) scaled chains (:func:`scale_fingers`), Allegro order, m.
+        angle: Rotation about the robot's palm normal, rad.
+    """
+    chains = np.array(chains, dtype=np.float64)
+    c, s = np.cos(angle), np.sin(angle)
+    a = _ROBOT_PLANE  # columns: normal, lateral (index side), along the fingers
+    turn = a @ np.array([[1.0, 0.0, 0.0], [0.0, c, s], [0.0, -s, c]]) @ a.T
+    root = chains[Finger.THUMB, 0]
+    chains[Finger.THUMB] = (chains[Finger.THUMB] - root) @ turn.T + root
+    return chains
+
+
+def pinch_weights(positions: NDArray[np.floating], full: float, release: float) -> NDArray[np.float64]:
+    """How much each index/middle/ring tip pinches with the thumb: 1 at a human tip gap <= ``full`` m, 0 at
+    >= ``release`` m, a smoothstep in between (continuous, flat at both ends), (3,)."""
+    p = np.asarray(positions, dtype=np.float64)
+    gaps = p[_HUMAN_PINCH_TIPS] - p[HandJoint.THUMB_TIP]
+    distance = np.sqrt(np.einsum("ij,ij->i", gaps, gaps))
+    x = np.clip((release - distance) / (release - full), 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def apply_pinch(
+    tips: NDArray[np.floating], human_gaps: NDArray[np.floating], weights: NDArray[np.floating]
+) -> NDArray[np.float64]:
+    """Step d (after DexPilot's pinch terms): pinching tips move towards a shared pinch point.
+
+    For each finger ``f`` with weight ``w_f > 0`` the pinch point is the midpoint of its tip and the thumb tip;
+    the pair's targets become that point -/+ half the *human* (unscaled) thumb-to-finger vector, blended with
+    weight ``w_f`` against the step-c targets. The thumb takes the weighted mean of its pinch targets when it
+    pinches several fingers.
+
+    Args:
+        tips: (4, 3) step-c targets, Allegro order, robot hand frame, m.
+        human_gaps: (3, 3) human thumb-tip to index/middle/ring-tip vectors, rotated into the robot frame, m.
+        weights: (3,) from :func:`pinch_weights`.
+    """
+    tips = np.array(tips, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if not weights.any():
+        return tips
+    thumb = tips[Finger.THUMB].copy()
+    centres = 0.5 * (tips[:3] + thumb) - 0.5 * np.asarray(human_gaps)  # where the thumb goes per pair
+    tips[:3] += weights[:, None] * ((centres + human_gaps) - tips[:3])
+    total = float(weights.sum())
+    thumb_goal = (weights[:, None] * centres).sum(axis=0) / total
+    tips[Finger.THUMB] = thumb + min(total, 1.0) * (thumb_goal - thumb)
+    return tips
+
+
 @dataclass(frozen=True)
 class RetargetConfig:
     """Settings of :class:`Retargeter`.
 
     Attributes:
-        thumb_shift: Step c i), m towards the wrist. Default 60 mm: the scaled human thumb tip lies above
-            the Allegro thumb's workspace (which ends 20 mm above the knuckles); with 60 mm the synthetic
-            open/close, pinch and twist streams stay inside it (mean thumb IK error 45 mm -> 0.1 mm).
+        thumb_rotation: Step b', rad about the palm normal (:func:`rotate_thumb`). Default 1.0 rad: a stretched
+            human thumb then maps onto a stretched Allegro thumb (joints 2 and 3 below 0.3 of their range;
+            docs/retargeting.md has the sweep).
+        thumb_shift: Step c i), m towards the wrist (default 0: a shift towards the wrist bends thumb joint 3).
         finger_shift: Step c ii), m towards the hand plane. Default 20 mm: a fist closed to 90 % then
             closes the Allegro fingers as far as a full fist does (docs/retargeting.md has the sweep).
-        ik: The per-finger IK settings (fixed abduction etc.).
+        pinch_full: Human thumb-to-fingertip gap at or below which step d makes the pair meet, m.
+        pinch_release: Gap at or above which step d leaves the pair alone, m (> ``pinch_full``).
+        pinch_passes: Extra IK passes that move a pinching pair's shared point into reach of both fingers (pairs
+            with a pinch weight >= 0.5, i.e. human gaps below the middle of the blend band).
+        pinch_tolerance: A pass is needed only while a pinching pair's reached tips are farther apart than their
+            targets by more than this, m.
+        ik: The per-finger IK settings (fixed abduction etc.). Default: 2 damped-least-squares polish steps
+            instead of the solver's 6 (thumb targets of a stretched hand lie outside the thumb's workspace; the
+            closest-point error was the same to 0.1 mm on the benchmark streams, at a third less time).
         limits: Frame plausibility limits.
     """
 
-    thumb_shift: float = 0.06
+    thumb_rotation: float = 1.0
+    thumb_shift: float = 0.0
     finger_shift: float = 0.020
-    ik: FingerIKConfig = field(default_factory=FingerIKConfig)
+    pinch_full: float = 0.012
+    pinch_release: float = 0.035
+    pinch_passes: int = 3
+    pinch_tolerance: float = 0.003
+    ik: FingerIKConfig = field(default_factory=lambda: FingerIKConfig(polish_iterations=2))
     limits: PlausibilityLimits = field(default_factory=PlausibilityLimits)
 
     def __post_init__(self) -> None:
+        if not -np.pi <= self.thumb_rotation <= np.pi:
+            raise ValueError(f"thumb_rotation must be in [-pi, pi] rad, got {self.thumb_rotation}")
         if not 0.0 <= self.thumb_shift <= 0.1:
             raise ValueError(f"thumb_shift must be in [0, 0.1] m, got {self.thumb_shift}")
         if not 0.0 <= self.finger_shift <= 0.08:
             raise ValueError(f"finger_shift must be in [0, 0.08] m, got {self.finger_shift}")
+        if not 0.0 <= self.pinch_full < self.pinch_release <= 0.1:
+            raise ValueError(
+                f"need 0 <= pinch_full < pinch_release <= 0.1 m, got {self.pinch_full}, {self.pinch_release}"
+            )
+        if self.pinch_passes < 0 or self.pinch_tolerance <= 0:
+            raise ValueError(
+                f"need pinch_passes >= 0 and pinch_tolerance > 0, got {self.pinch_passes}, {self.pinch_tolerance}"
+            )
 
 
 @dataclass(frozen=True)
@@ -213,9 +301,20 @@ class RetargetResult:
 
 
 def retarget_fingertips(positions: NDArray[np.floating], config: RetargetConfig) -> tuple[NDArray, NDArray]:
-    """Steps a-c on one validated skeleton: ``(fingertip targets (4, 3), scale factors (4,))``."""
-    scaled, scale = scale_fingers(align_to_robot(positions))
-    return shift_fingertips(scaled[:, -1], config.thumb_shift, config.finger_shift), scale
+    """Steps a-d on one validated skeleton: ``(fingertip targets (4, 3), scale factors (4,))``."""
+    targets, scale, _, _ = _targets(positions, config)
+    return targets, scale
+
+
+def _targets(positions: NDArray[np.floating], config: RetargetConfig) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+    """Steps a-d: targets, scale factors, pinch weights (3,) and human thumb-to-finger vectors (3, 3)."""
+    aligned = align_to_robot(positions)
+    scaled, scale = scale_fingers(aligned)
+    scaled = rotate_thumb(scaled, config.thumb_rotation)
+    tips = shift_fingertips(scaled[:, -1], config.thumb_shift, config.finger_shift)
+    weights = pinch_weights(positions, config.pinch_full, config.pinch_release)
+    gaps = aligned[:3, -1] - aligned[Finger.THUMB, -1]
+    return apply_pinch(tips, gaps, weights), scale, weights, gaps
 
 
 class Retargeter:
@@ -228,6 +327,8 @@ class Retargeter:
     def __init__(self, config: RetargetConfig | None = None) -> None:
         self.config = config or RetargetConfig()
         self._q = home_pose().copy()
+        self.timings = (0.0, 0.0)
+        """Seconds the last call spent in (validation + steps a-d, IK including the pinch passes)."""
 
     @property
     def last_targets(self) -> NDArray[np.float64]:
@@ -242,13 +343,54 @@ class Retargeter:
         """Retarget one right-hand frame.
 
         Raises:
-            FrameRejected: The frame is not a plausible hand (reasons attached); the warm start is kept.
+            TypeError: ``frame`` is not a :class:`HandFrame` (e.g. a raw array: use ``parse_hand_array``).
+            FrameRejected: The frame is not a plausible right hand (reasons attached, a mirror image among
+                them); the warm start is kept.
             ValueError: ``frame`` is a left hand.
         """
+        require_frame(frame)
         if frame.handedness != "right":
             raise ValueError("the robot is driven by the right hand; got a left-hand frame")
+        start = perf_counter()
         validate_frame(frame, self.config.limits)
-        tips, scale = retarget_fingertips(frame.positions, self.config)
+        tips, scale, weights, gaps = _targets(frame.positions, self.config)
+        steps_done = perf_counter()
         solution: IKSolution = solve_fingertips(tips, self._q, self.config.ik)
+        pinching = np.flatnonzero(weights >= 0.5)  # the passes matter where the pair should (nearly) touch
+        if pinching.size and self.config.pinch_passes:
+            solution = self._reach_pinch(tips, gaps, weights, pinching, solution)
         self._q = solution.q
+        self.timings = (steps_done - start, perf_counter() - steps_done)
         return RetargetResult(solution.q.copy(), tips, solution.error, scale)
+
+    def _reach_pinch(
+        self,
+        tips: NDArray[np.float64],
+        gaps: NDArray[np.float64],
+        weights: NDArray[np.float64],
+        pinching: NDArray[np.int64],
+        solution: IKSolution,
+    ) -> IKSolution:
+        """Move each pinching pair's shared point into the region both fingers reach (updates ``tips``).
+
+        The pair's point ``c`` (the thumb's pinch target) moves by the sum of both fingers' misses,
+        ``c += (reached_thumb - thumb_goal) + (reached_finger - finger_goal)``: a simultaneous projection onto the
+        two workspaces, which a fixed-abduction finger (a plane) and the thumb (a volume) satisfy in a few passes.
+        Passes stop once every pair's reached gap is within ``pinch_tolerance`` of its target gap.
+        """
+        for _ in range(self.config.pinch_passes):
+            reached = solution.fingertips()
+            wanted = np.linalg.norm(tips[pinching] - tips[Finger.THUMB], axis=-1)
+            got = np.linalg.norm(reached[pinching] - reached[Finger.THUMB], axis=-1)
+            if (got <= wanted + self.config.pinch_tolerance).all():
+                break
+            miss = reached - tips
+            thumb_goal = np.zeros(3)
+            for f in pinching:
+                centre = tips[Finger.THUMB] + miss[Finger.THUMB] + miss[f]
+                tips[f] += weights[f] * (centre + gaps[f] - tips[f])
+                thumb_goal += weights[f] * centre
+            total = float(weights[pinching].sum())
+            tips[Finger.THUMB] += min(total, 1.0) * (thumb_goal / total - tips[Finger.THUMB])
+            solution = solve_fingertips(tips, solution.q, self.config.ik)
+        return solution

@@ -31,9 +31,13 @@ __all__ = [
     "PlausibilityLimits",
     "from_unity_order",
     "unity_to_right_handed",
+    "right_handed_to_unity",
+    "to_unity_array",
     "parse_hand_array",
     "frame_problems",
     "validate_frame",
+    "require_frame",
+    "chirality",
     "cross3",
 ]
 
@@ -139,12 +143,15 @@ class PlausibilityLimits:
         palm_from_wrist: Largest palm-to-wrist distance, m.
         min_palm_area: Smallest area of the triangle wrist / index knuckle / ring knuckle, m^2 (below it
             the palm plane is undefined).
+        min_chirality: Lowest :func:`chirality` score accepted for the frame's stated handedness (a mirror
+            image of the stated hand scores below it; ``None`` disables the check).
     """
 
     hand_length: tuple[float, float] = (0.05, 0.15)
     bone_length: tuple[float, float] = (0.004, 0.12)
     palm_from_wrist: float = 0.12
     min_palm_area: float = 2e-4
+    min_chirality: float | None = -0.02
 
 
 def from_unity_order(values: NDArray[np.floating]) -> NDArray[np.float64]:
@@ -161,6 +168,19 @@ def unity_to_right_handed(positions: NDArray[np.floating]) -> NDArray[np.float64
     """Unity (x right, y up, z forward; left-handed) to x forward, y left, z up (right-handed), (..., 3)."""
     positions = np.asarray(positions, dtype=np.float64)
     return np.stack([positions[..., 2], -positions[..., 0], positions[..., 1]], axis=-1)
+
+
+def right_handed_to_unity(positions: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Inverse of :func:`unity_to_right_handed`: x forward, y left, z up to Unity's x right, y up, z forward."""
+    positions = np.asarray(positions, dtype=np.float64)
+    return np.stack([-positions[..., 1], positions[..., 2], positions[..., 0]], axis=-1)
+
+
+def to_unity_array(frame: HandFrame) -> NDArray[np.float32]:
+    """The flat float32 array a Unity app would stream for ``frame`` (inverse of :func:`parse_hand_array`):
+    78 floats (positions) in Unity's joint order and frame (orientations are not converted)."""
+    unity = right_handed_to_unity(require_frame(frame).positions)
+    return unity[UNITY_TO_OPENXR].astype(np.float32).ravel()
 
 
 def _unity_quaternion_to_right_handed(quaternions: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -216,8 +236,50 @@ def _norm(v: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.sqrt(np.einsum("...i,...i->...", v, v))
 
 
+def require_frame(frame: object, what: str = "frame") -> HandFrame:
+    """``frame`` itself if it is a :class:`HandFrame`, else ``TypeError`` (a raw array has no handedness or
+    joint-order convention: build one with :func:`parse_hand_array` or ``HandFrame(positions, ...)``)."""
+    if not isinstance(frame, HandFrame):
+        raise TypeError(
+            f"{what} must be a HandFrame, got {type(frame).__name__}; wrap raw joint arrays with "
+            "parse_hand_array(values, handedness) or HandFrame(positions, timestamp, handedness)"
+        )
+    return frame
+
+
+_PALMAR_JOINTS: Final = np.array(
+    [j for digit in ("index", "middle", "ring", "little") for j in DIGIT_JOINTS[digit][2:]]
+    + [HandJoint.THUMB_DISTAL, HandJoint.THUMB_TIP]
+)
+
+
+def chirality(positions: NDArray[np.floating], handedness: Handedness) -> float:
+    """How well a skeleton fits the stated hand: positive for that hand, negative for its mirror image.
+
+    A hand only flexes towards its palm, and the thumb works in front of it. The palm side is the direction of
+    ``(index knuckle - wrist) x (ring knuckle - wrist)`` for a right hand and the opposite one for a left hand;
+    the score is the mean height of the finger joints beyond the knuckles (PIP, DIP, tips) and of the thumb's
+    IP joint and tip above the plane through the wrist and the index/ring knuckles, towards that side, divided
+    by the wrist-to-middle-knuckle length. A relaxed hand scores about +0.1 to +0.5, a mirrored one as much
+    below zero; a perfectly flat hand (0) is its own mirror image but for the thumb.
+    """
+    p = np.asarray(positions, dtype=np.float64)
+    wrist = p[HandJoint.WRIST]
+    normal = cross3(p[HandJoint.INDEX_PROXIMAL] - wrist, p[HandJoint.RING_PROXIMAL] - wrist)
+    size = float(_norm(normal)) * float(_norm(p[HandJoint.MIDDLE_PROXIMAL] - wrist))
+    if size == 0.0:
+        return 0.0
+    sign = 1.0 if handedness == "right" else -1.0
+    return sign * float(((p[_PALMAR_JOINTS] - wrist) @ normal).mean()) / size
+
+
 def frame_problems(frame: HandFrame, limits: PlausibilityLimits | None = None) -> list[str]:
-    """Every reason not to trust ``frame``; empty if it is usable."""
+    """Every reason not to trust ``frame``; empty if it is usable.
+
+    Raises:
+        TypeError: ``frame`` is not a :class:`HandFrame`.
+    """
+    require_frame(frame)
     limits = limits or PlausibilityLimits()
     p = frame.positions
     problems: list[str] = []
@@ -256,6 +318,14 @@ def frame_problems(frame: HandFrame, limits: PlausibilityLimits | None = None) -
     area = 0.5 * float(_norm(cross3(a, b)))
     if area < limits.min_palm_area:
         problems.append(f"degenerate palm: wrist and index/ring knuckles span {area * 1e4:.2f} cm^2")
+    elif limits.min_chirality is not None:
+        score = chirality(p, frame.handedness)
+        if score < limits.min_chirality:
+            other = "left" if frame.handedness == "right" else "right"
+            problems.append(
+                f"mirror image: the skeleton is shaped like a {other} hand but labelled {frame.handedness} "
+                f"(chirality {score:+.3f} < {limits.min_chirality:+.3f}; fingers bend away from the palm side)"
+            )
     return problems
 
 

@@ -14,6 +14,7 @@ from dexsim.teleop.retarget import (
     align_to_robot,
     finger_scale,
     hand_plane,
+    pinch_weights,
     scale_fingers,
     shift_fingertips,
 )
@@ -102,11 +103,15 @@ def test_step_c_shifts():
 
 
 def test_retargeter_is_invariant_to_hand_size_and_placement():
+    # Outside the pinch band (human tip gaps > pinch_release, where step d works in absolute mm) the result
+    # depends on neither the hand's size nor its placement.
     rng = np.random.default_rng(3)
-    results = [
-        Retargeter()(synthetic_frame("pinch", scale, rotation=random_rotation(rng), translation=rng.normal(size=3)))
+    frames = [
+        synthetic_frame("relaxed", scale, rotation=random_rotation(rng), translation=rng.normal(size=3))
         for scale in (0.8, 1.0, 1.25)
     ]
+    assert all(not pinch_weights(f.positions, 0.012, 0.035).any() for f in frames)
+    results = [Retargeter()(frame) for frame in frames]
     for result in results[1:]:
         np.testing.assert_allclose(result.joint_targets, results[0].joint_targets, atol=1e-9)
         np.testing.assert_allclose(result.fingertip_targets, results[0].fingertip_targets, atol=1e-9)
@@ -137,3 +142,70 @@ def test_retargeter_rejects_bad_frames_and_keeps_its_warm_start():
         retargeter(synthetic_frame("relaxed", handedness="left"))
     with pytest.raises(ValueError, match="thumb_shift"):
         RetargetConfig(thumb_shift=-0.01)
+
+
+# --- Fidelity on hands generated independently of dexsim.teleop.synthetic (tests/teleop/_human_hands.py) ---
+
+import _human_hands as human  # noqa: E402
+
+from dexsim.hand.kinematics import fingertip_positions  # noqa: E402
+from dexsim.teleop.gestures import GestureDetector, hand_curl  # noqa: E402
+from dexsim.teleop.skeleton import chirality, frame_problems, validate_frame  # noqa: E402
+
+
+@pytest.mark.parametrize("finger", ["index", "middle"])
+def test_human_pinches_land_as_robot_pinches(finger):
+    rng = np.random.default_rng(20 + len(finger))
+    slot = {"index": 0, "middle": 1}[finger]
+    for _ in range(5):
+        hand = human.random_hand(rng)
+        local = human.pinch(hand, finger, rng.uniform(0.003, 0.010))
+        gap = np.linalg.norm(local[human.TIP[finger]] - local[human.TIP["thumb"]])
+        assert gap <= 0.0105  # the generator really made a pinch
+        q = Retargeter()(HandFrame(human.place(local, rng))).joint_targets
+        tips = fingertip_positions(q)
+        assert np.linalg.norm(tips[slot] - tips[Finger.THUMB]) <= 0.015
+        assert ((q >= lower_limits()) & (q <= upper_limits())).all()
+
+
+def test_wide_human_gaps_stay_apart_on_the_robot():
+    rng = np.random.default_rng(5)
+    hand = human.random_hand(rng)
+    q = Retargeter()(HandFrame(human.place(human.pinch(hand, "index", 0.06), rng))).joint_targets
+    tips = fingertip_positions(q)
+    assert np.linalg.norm(tips[Finger.INDEX] - tips[Finger.THUMB]) > 0.04
+
+
+def test_open_human_hand_gives_an_open_robot_thumb_and_fingers():
+    rng = np.random.default_rng(6)
+    lo, hi = lower_limits(), upper_limits()
+    for _ in range(6):
+        q = Retargeter()(HandFrame(human.place(human.open_hand(human.random_hand(rng)), rng))).joint_targets
+        fraction = (q - lo) / (hi - lo)
+        assert fraction[14] < 0.4 and fraction[15] < 0.4  # thumb joints 2 and 3 (flexion)
+        assert np.abs(q[np.r_[1:4, 5:8, 9:12]]).max() < 0.35
+
+
+def test_mirrored_hands_are_rejected_and_true_hands_accepted():
+    rng = np.random.default_rng(7)
+    for _ in range(4):
+        hand = human.random_hand(rng)
+        for local in (human.open_hand(hand), human.pinch(hand, "index", 0.005), human.fist(hand, 0.6)):
+            validate_frame(HandFrame(human.place(local, rng), handedness="right"))
+            mirrored = human.place(human.mirror(local), rng)
+            with pytest.raises(FrameRejected, match="mirror image"):
+                Retargeter()(HandFrame(mirrored, handedness="right"))
+            # The same skeleton labelled as what it is (a left hand) is fine.
+            assert frame_problems(HandFrame(mirrored, handedness="left")) == []
+            assert chirality(mirrored, "left") > 0 > chirality(mirrored, "right")
+
+
+def test_raw_arrays_where_a_hand_frame_is_expected_raise_type_error():
+    positions = synthetic_frame("relaxed").positions
+    with pytest.raises(TypeError, match="HandFrame"):
+        Retargeter()(positions)
+    for call in (validate_frame, frame_problems, hand_curl, GestureDetector().update):
+        with pytest.raises(TypeError, match="HandFrame"):
+            call(positions)
+    with pytest.raises(TypeError, match="HandFrame"):
+        Retargeter()(list(positions.ravel()))
