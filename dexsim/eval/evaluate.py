@@ -1,4 +1,4 @@
-"""``evaluate``: validate, run the trials (twin: parallel; real hand: one by one with operator prompts), write results."""
+"""``evaluate``: validate, run the trials (twin: in parallel; hand: one by one, operator-guided), write results."""
 
 from __future__ import annotations
 

@@ -1,0 +1,81 @@
+"""The scales of ``dexsim reproduce``: every size parameter of the study in one table.
+
+=========  =====  ======  ==========  ======  ==============================  ======  ===========  ==================
+scale      demos  images  demo limit  stride  training                        trials  trial limit  expected wall time
+=========  =====  ======  ==========  ======  ==============================  ======  ===========  ==================
+tiny       16     32 px   20 s        10      a few dozen steps, tiny widths  4       12 s         a few minutes (CI)
+small      100    64 px   40 s        5       small conv encoder, ~20 min     50      40 s         a few hours, 2 cores
+paper      300    96 px   40 s        2       the configs as written          100     40 s         a GPU machine
+=========  =====  ======  ==========  ======  ==============================  ======  ===========  ==================
+
+The ``training`` column is applied with ``dexsim train --set section.key=value`` (CONTRACTS item 6); the keys are
+those of the policy configuration in ``dexsim.policy`` (``policies/*.toml``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["Scale", "SCALES", "DEFECT_MIX", "POLICY_CONFIGS", "BASELINE_CONFIG"]
+
+DEFECT_MIX: Final = "jitter=0.05,hesitation=0.05,slip_regrasp=0.04,wrong_direction=0.04,near_drop=0.04,aborted=0.03"
+"""A realistic mix of bad demonstrations: 25 % defective across all six defect modes of the scripted expert
+(teleoperated datasets of this kind hold roughly a fifth to a third of hesitant, shaky or failed demos)."""
+
+POLICY_CONFIGS: Final = ("all_inputs", "no_top_camera", "no_wrist_camera", "no_effort",
+                         "filtered_10", "filtered_25", "filtered_50")
+"""The paper's seven policies (Fig. 6), as named in ``policies/<name>.toml`` (CONTRACTS item 5)."""
+
+BASELINE_CONFIG: Final = "all_inputs"
+"""The policy every other one is compared with (paired, trial by trial)."""
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Size parameters of one reproduction scale.
+
+    Attributes:
+        name: ``tiny``, ``small`` or ``paper``.
+        demos: Scripted demonstrations collected (seeds ``0..demos-1``).
+        image_size: Camera resolution of the demonstrations and of the evaluation env, px.
+        demo_time_limit_s: Time limit of a demonstration, s.
+        filter_stride: Frame stride of the outlier scorer's feature extraction.
+        train_overrides: ``--set`` overrides passed to every ``dexsim train`` (shrink or fit the model).
+        eval_trials: Evaluation placements per policy.
+        eval_time_limit_s: Time limit of an evaluation trial, s (``None``: the env's).
+        purpose: What the scale is for and what it takes.
+    """
+
+    name: str
+    demos: int
+    image_size: int
+    demo_time_limit_s: float
+    filter_stride: int
+    train_overrides: tuple[str, ...]
+    eval_trials: int
+    eval_time_limit_s: float | None
+    purpose: str
+
+
+SCALES: Final = {
+    "tiny": Scale(
+        "tiny", demos=16, image_size=32, demo_time_limit_s=20.0, filter_stride=10,
+        train_overrides=("train.steps=30", "train.batch_size=16", "train.val_every=30", "model.encoder=small_conv",
+                         f"model.image_size={32}", "model.down_dims=[16,32]", "model.inference_steps=4"),
+        eval_trials=4, eval_time_limit_s=12.0,
+        purpose="CI smoke test of the whole pipeline: every step and artefact, in a few minutes; the success rates "
+                "mean nothing"),
+    "small": Scale(
+        "small", demos=100, image_size=64, demo_time_limit_s=40.0, filter_stride=5,
+        train_overrides=("model.encoder=small_conv", f"model.image_size={64}", "train.max_minutes=20"),
+        eval_trials=50, eval_time_limit_s=None,
+        purpose="a 2-core CPU machine in a few hours: the small conv encoder, 64 px images, ~20 min of training "
+                "per policy"),
+    "paper": Scale(
+        "paper", demos=300, image_size=96, demo_time_limit_s=40.0, filter_stride=2,
+        train_overrides=(),
+        eval_trials=100, eval_time_limit_s=None,
+        purpose="the paper's data scale and the configs as written (ResNet-18 encoders): a GPU machine"),
+}
+"""Scale name -> parameters."""
