@@ -219,14 +219,14 @@ class EnvSpec:
         backend: ``"sim"`` (``AllegroUnscrew-sim``) or ``"real"`` (``AllegroUnscrew-real``).
         preset: Sim preset of ``dexsim.sim.config.PRESETS`` (``None``: ``SimConfig`` defaults).
         overrides: Config fields set explicitly by the user; they win over the policy's needs.
-        hardware: Hardware YAML or profile of the real hand.
+        hardware: Hardware YAML, profile name or ``HardwareConfig`` of the real hand (``None``: the default).
         render_video: Build the sim env with ``render_mode="rgb_array"`` for per-trial videos.
     """
 
     backend: str = "sim"
     preset: str | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
-    hardware: str | None = None
+    hardware: Any = None
     render_video: bool = False
 
     def __post_init__(self) -> None:
@@ -257,8 +257,9 @@ class EnvSpec:
         return gym.make(SIM_ENV_ID, config=config, render_mode="rgb_array" if self.render_video else None)
 
     def describe(self) -> dict[str, Any]:
+        hardware = self.hardware if self.hardware is None or isinstance(self.hardware, str) else repr(self.hardware)
         return {"backend": self.backend, "preset": self.preset, "overrides": dict(self.overrides),
-                "hardware": self.hardware}
+                "hardware": hardware}
 
 
 def sim_config(preset: str | None, fields: Mapping[str, Any]) -> Any:

@@ -66,11 +66,11 @@ class TrialResult:
     video: str = ""
 
     def to_row(self) -> dict[str, Any]:
-        """CSV row (floats rounded to what matters, booleans as 0/1)."""
+        """CSV row (floats exact, booleans as 0/1)."""
         row = asdict(self)
         row["success"] = int(self.success)
         for key in ("time_to_success_s", "duration_s", "lid_turns", "placement_y_mm", "placement_z_mm"):
-            row[key] = "" if math.isnan(row[key]) else f"{row[key]:.6g}"
+            row[key] = "" if math.isnan(row[key]) else repr(float(row[key]))  # exact round trip
         row["wall_s"] = f"{self.wall_s:.3f}"
         return row
 
