@@ -89,6 +89,35 @@ def _comparisons(out: Path, configs: Sequence[str]) -> list[PairedComparison]:
     return found
 
 
+def _data_section(data: Path) -> list[str]:
+    """Demonstrations per label and what each outlier subset kept (the filtered configs' training sets)."""
+    from collections import Counter
+
+    from dexsim.data.store import DatasetError, DatasetStore
+    from dexsim.data.subsets import list_subsets, load_subset
+
+    try:
+        index = DatasetStore.open(data).index()
+        subsets = {name: load_subset(data, name) for name in list_subsets(data)}
+    except (DatasetError, OSError, ValueError) as exc:
+        return [f"(the dataset {data} could not be read: {exc})", ""]
+    labels = {s.episode_id: s.defect or "unlabelled" for s in index}
+    counts = Counter(labels.values())
+    lines = [f"{len(index)} demonstrations, {sum(s.success for s in index)} with the lid off; labels: "
+             + ", ".join(f"{label} {n}" for label, n in sorted(counts.items())), ""]
+    if subsets:
+        lines += ["| subset | demonstrations kept | defective kept | removed (by ground-truth label) |",
+                  "|---|---|---|---|"]
+        for name, ids in subsets.items():
+            kept = set(ids)
+            removed = Counter(label for episode, label in labels.items() if episode not in kept)
+            defective = sum(labels[i] != "clean" for i in kept if i in labels)
+            lines.append(f"| {name} | {len(kept)}/{len(index)} | {defective} | "
+                         + (", ".join(f"{label} {n}" for label, n in sorted(removed.items())) or "-") + " |")
+        lines.append("")
+    return lines
+
+
 def _duration(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
@@ -133,6 +162,7 @@ def write_report(inputs: ReportInputs) -> Path:
             lines.append(f"| {c.label_a} | {c.trials} | {c.only_a} | {c.only_b} | {100 * c.difference:+.0f} pts | "
                          f"[{100 * c.bootstrap_low:+.0f}, {100 * c.bootstrap_high:+.0f}] | {c.mcnemar_p:.3g} |")
         lines.append("")
+    lines += ["## Training data", ""] + _data_section(out / "data")
     lines += ["## Outlier filtering", ""]
     if has_histogram:
         lines += [f"![outlier scores]({HISTOGRAM_FILE})", ""]
