@@ -1,12 +1,12 @@
 """The scales of ``dexsim reproduce``: every size parameter of the study in one table.
 
-=========  =====  ======  ==========  ======  ==============================  ======  ===========  ==================
-scale      demos  images  demo limit  stride  training                        trials  trial limit  expected wall time
-=========  =====  ======  ==========  ======  ==============================  ======  ===========  ==================
-tiny       16     32 px   20 s        10      a few dozen steps, tiny widths  4       12 s         a few minutes (CI)
-small      100    64 px   40 s        5       small conv encoder, ~20 min     50      40 s         a few hours, 2 cores
-paper      300    96 px   40 s        2       the configs as written          100     40 s         a GPU machine
-=========  =====  ======  ==========  ======  ==============================  ======  ===========  ==================
+=====  =====  ======  ==========  ======  =======================  ======  ===========  ====================
+scale  demos  images  demo limit  stride  training                 trials  trial limit  expected wall time
+=====  =====  ======  ==========  ======  =======================  ======  ===========  ====================
+tiny   16     32 px   20 s        20      30 steps, UNet 16-32     4       12 s         a few minutes (CI)
+small  100    64 px   40 s        5       conv encoder, <= 20 min  50      40 s         a few hours, 2 cores
+paper  300    96 px   40 s        2       the configs as written   100     40 s         a GPU machine
+=====  =====  ======  ==========  ======  =======================  ======  ===========  ====================
 
 The ``training`` column is applied with ``dexsim train --set section.key=value`` (CONTRACTS item 6); the keys are
 those of the policy configuration in ``dexsim.policy`` (``policies/*.toml``).
@@ -60,15 +60,19 @@ class Scale:
 
 SCALES: Final = {
     "tiny": Scale(
-        "tiny", demos=16, image_size=32, demo_time_limit_s=20.0, filter_stride=10,
-        train_overrides=("train.steps=30", "train.batch_size=16", "train.val_every=30", "model.encoder=small_conv",
-                         f"model.image_size={32}", "model.down_dims=[16,32]", "model.inference_steps=4"),
+        "tiny", demos=16, image_size=32, demo_time_limit_s=20.0, filter_stride=20,
+        train_overrides=("model.encoder=conv", "model.image_size=32", "model.down_dims=[16,32]",
+                         "diffusion.inference_steps=4", "train.batch_size=16", "train.warmup_steps=5",
+                         "train.max_steps=30", "train.checkpoint_every=15", "train.val_windows=32",
+                         "train.log_every=5"),
         eval_trials=4, eval_time_limit_s=12.0,
         purpose="CI smoke test of the whole pipeline: every step and artefact, in a few minutes; the success rates "
                 "mean nothing"),
     "small": Scale(
         "small", demos=100, image_size=64, demo_time_limit_s=40.0, filter_stride=5,
-        train_overrides=("model.encoder=small_conv", f"model.image_size={64}", "train.max_minutes=20"),
+        train_overrides=("model.encoder=conv", "model.image_size=64", "model.down_dims=[64,128,256]",
+                         "train.batch_size=64", "train.warmup_steps=100", "train.max_steps=2000",
+                         "train.max_minutes=20"),
         eval_trials=50, eval_time_limit_s=None,
         purpose="a 2-core CPU machine in a few hours: the small conv encoder, 64 px images, ~20 min of training "
                 "per policy"),
