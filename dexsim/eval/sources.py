@@ -236,8 +236,13 @@ class EnvSpec:
             raise ValueError("--video renders the twin; it is not available with --env real")
 
     def config(self, policy_needs: Mapping[str, Any] | None = None) -> ControlConfig:
-        """The env configuration: preset, then ``policy_needs``, then :attr:`overrides`."""
-        fields = {**(policy_needs or {}), **self.overrides}
+        """The env configuration: preset, then ``policy_needs``, then :attr:`overrides`.
+
+        A ``preset`` among the policy's needs (the randomisation it was trained with) is ignored: the evaluation's
+        randomisation is :attr:`preset`.
+        """
+        needs = {k: v for k, v in (policy_needs or {}).items() if k != "preset"}
+        fields = {**needs, **self.overrides}
         if "cameras" in fields:
             fields["cameras"] = tuple(fields["cameras"])
         if self.backend == "real":

@@ -82,7 +82,7 @@ def plan_study(scale: Scale, out: str | Path, *, configs: Sequence[str], policie
         configs: Policy config names (``policies_dir/<name>.toml`` must exist).
         policies_dir: Directory of the policy configs.
         seed: Training seed of every config.
-        workers: Evaluation worker processes (``None``: ``dexsim eval``'s default, one per core).
+        workers: Evaluation worker processes (``None``: the scale's, else ``dexsim eval``'s default).
         presets: Sim presets available (default: :func:`available_presets`); ``train`` is used for collection
             and ``eval`` for evaluation when present.
 
@@ -116,6 +116,7 @@ def plan_study(scale: Scale, out: str | Path, *, configs: Sequence[str], policie
                           outputs=tuple(f"runs/{config}/{name}" for name in
                                         ("model.safetensors", "config.json", "stats.json"))))
     evaluate = ["--trials", str(scale.eval_trials), "--overwrite", "--no-progress"]
+    workers = workers if workers is not None else scale.eval_workers
     if workers is not None:
         evaluate += ["--workers", str(workers)]
     if "eval" in presets:

@@ -54,11 +54,14 @@ def test_plan_runs_the_contract_commands_in_order(tmp_path, policies) -> None:
     evals = [s for s in plan.steps if s.name.startswith("eval/")]
     # every policy on the same placements, with the same settings
     assert len({s.argv[4:] for s in evals}) == 1  # after "eval POLICY --out DIR"
-    assert all(s.argv[s.argv.index("--trials") + 1] == "4" and s.argv[s.argv.index("--preset") + 1] == "eval"
+    assert all(s.argv[s.argv.index("--trials") + 1] == "2" and s.argv[s.argv.index("--preset") + 1] == "eval"
                for s in evals)
+    assert all(s.argv[s.argv.index("--workers") + 1] == "2" for s in evals)  # the caller's choice wins
     without_presets = plan_study(SCALES["tiny"], tmp_path / "o2", configs=("all_inputs",), policies_dir=policies,
                                  presets=())
     assert all("--preset" not in s.argv for s in without_presets.steps)
+    tiny_evals = [s for s in without_presets.steps if s.name.startswith("eval/")]
+    assert all(s.argv[s.argv.index("--workers") + 1] == "1" for s in tiny_evals)  # the scale's default
     with pytest.raises(FileNotFoundError, match="nope.toml"):
         plan_study(SCALES["tiny"], tmp_path / "o3", configs=("nope",), policies_dir=policies)
 
@@ -124,7 +127,7 @@ def test_report_has_the_table_chart_histogram_comparisons_commands_and_versions(
     assert f"| outliers-removed-25 | 2/4 | {kept_defective} |" in text
     for step in plan.steps:
         assert f"`{step.display}`" in text
-    assert "mujoco" in text and f"{EVAL_SEED_BASE}..{EVAL_SEED_BASE + 3}" in text
+    assert "mujoco" in text and f"{EVAL_SEED_BASE}..{EVAL_SEED_BASE + 1}" in text
     folder = report.parent
     with Image.open(folder / CHART_FILE) as chart:
         assert chart.size[0] > 300 and chart.size[1] > 200
