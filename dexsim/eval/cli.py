@@ -87,7 +87,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--preset", default=None,
                         help="sim preset (dexsim.sim.config.PRESETS, e.g. eval); default: the SimConfig defaults")
     parser.add_argument("--workers", type=int, default=None,
-                        help="worker processes, each with its own env and policy (default: one per core)")
+                        help="worker processes, each with its own env and policy (default: one per core, "
+                        "at most one per 4 trials)")
     parser.add_argument("--out", default=None,
                         help="results directory (default: RUN_DIR/eval-sim, or eval/expert-sim for the expert)")
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")

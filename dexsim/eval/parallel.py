@@ -24,13 +24,17 @@ from dexsim.interface import env_config
 __all__ = ["TrialRunner", "run_trials", "default_workers"]
 
 
+TRIALS_PER_WORKER = 4
+"""A worker's start-up (spawn, imports, env, policy load: seconds) pays off only over a few trials."""
+
+
 def default_workers(trials: int) -> int:
-    """One worker per CPU core this process may use, at most one per trial."""
+    """One worker per CPU core this process may use, but at least :data:`TRIALS_PER_WORKER` trials per worker."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, trials))
+    return max(1, min(cores, trials // TRIALS_PER_WORKER))
 
 
 @dataclass

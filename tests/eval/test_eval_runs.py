@@ -7,6 +7,7 @@ import pytest
 
 from dexsim.eval import EVAL_SEED_BASE
 from dexsim.eval.evaluate import evaluate
+from dexsim.eval.parallel import default_workers
 from dexsim.eval.placements import eval_seeds, plan_placements
 from dexsim.eval.results import PARTIAL_CSV, read_summary, read_trials
 from dexsim.eval.sources import EnvSpec, ExpertSource, LoadedPolicy
@@ -104,3 +105,12 @@ def test_a_policy_whose_cameras_the_env_does_not_render_is_refused(tmp_path: Pat
                           progress=False)
     assert summary.extra["env"]["config"]["cameras"] == ["top"]
     assert summary.extra["env"]["config"]["image_size"] == 64
+
+
+def test_default_workers_leave_a_few_trials_to_each_worker() -> None:
+    import os
+
+    cores = len(os.sched_getaffinity(0))
+    assert default_workers(1) == 1 and default_workers(7) == min(cores, 1)
+    assert default_workers(10_000) == cores
+    assert default_workers(8) == min(cores, 2)
