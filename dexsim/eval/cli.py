@@ -25,6 +25,12 @@ def _eval(args: argparse.Namespace) -> int:
     from dexsim.eval.results import SUMMARY_JSON, TRIALS_CSV
     from dexsim.eval.sources import EnvSpec, parse_env_overrides, resolve_policy
 
+    for option, value in (("--trials", args.trials), ("--torch-threads", args.torch_threads),
+                          ("--workers", args.workers), ("--inference-steps", args.inference_steps)):
+        if value is not None and value < 1:
+            raise ValueError(f"{option} must be >= 1, got {value}")
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise ValueError(f"--time-limit must be > 0 s, got {args.time_limit}")
     source = resolve_policy(args.policy, privileged=not args.proprioceptive, device=args.device,
                             inference_steps=args.inference_steps)
     overrides = parse_env_overrides(args.sim or [], args.env)
@@ -52,6 +58,10 @@ def _compare(args: argparse.Namespace) -> int:
     from dexsim.eval.results import read_summary, read_trials
     from dexsim.eval.stats import compare_paired
 
+    if args.out and Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out} is a directory: give a file path (e.g. {Path(args.out) / 'compare.md'})")
+    if args.resamples < 1:
+        raise ValueError(f"--resamples must be >= 1, got {args.resamples}")
     sides = []
     for path in (args.a, args.b):
         trials = read_trials(path)

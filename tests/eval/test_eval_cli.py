@@ -33,6 +33,11 @@ def test_eval_and_compare_from_the_command_line(tmp_path, capsys) -> None:
     assert "| 2 | 2/2 | 0/2 | 0 | 2 | 0 | 0 |" in text  # paired on the 2 shared seeds; the third left out
     assert "1 trial(s) present in only one file" in text
     assert (tmp_path / "cmp.md").read_text().startswith("| paired trials")
+    assert main(["eval-compare", str(a), str(b), "--out", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    for bad in (["--trials", "0"], ["--workers", "0"], ["--time-limit", "-1"]):
+        assert main(["eval", "expert", *bad, "--out", str(tmp_path / "bad")]) == 2
+        assert bad[0] in capsys.readouterr().err
     # finished results are not overwritten by accident
     assert main(["eval", "expert", "--trials", "1", "--out", str(a)]) == 2
     assert "holds results already" in capsys.readouterr().err
