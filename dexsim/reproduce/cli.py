@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 __all__ = ["register"]
@@ -14,6 +15,10 @@ def _reproduce(args: argparse.Namespace) -> int:
     from dexsim.reproduce.steps import StepFailed
     from dexsim.reproduce.study import run_study
 
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out} is a file, expected a directory")
     configs = tuple(c.strip() for c in args.configs.split(",") if c.strip()) if args.configs else POLICY_CONFIGS
     unknown = [c for c in configs if c not in POLICY_CONFIGS]
     if unknown:

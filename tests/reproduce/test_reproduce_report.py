@@ -74,6 +74,11 @@ def test_dry_run_and_bad_configs_on_the_command_line(tmp_path, policies, capsys)
     assert sum(line.startswith("dexsim train ") for line in lines) == 7
     assert main(["reproduce", "--scale", "tiny", "--out", str(out), "--configs", "all_inputs,bogus"]) == 2
     assert "bogus" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main(["reproduce", "--scale", "tiny", "--out", str(tmp_path / "file"), "--dry-run"]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert main(["reproduce", "--scale", "tiny", "--out", str(out), "--workers", "0", "--dry-run"]) == 2
+    assert "--workers" in capsys.readouterr().err
 
 
 def _trials(successes: list[bool]) -> list[TrialResult]:
