@@ -89,7 +89,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "eval", help="evaluate a policy (run dir, checkpoint or 'expert') on seeded randomised placements",
         description="Evaluate a policy on N seeded randomised placements (trial i: seed 1000000 + i, the same for "
-        "every policy) and write trials.csv, summary.json and results.md with a Wilson 95%% interval.")
+        "every policy) and write trials.csv, summary.json and results.md with a Wilson 95% interval.")
     parser.add_argument("policy", metavar="POLICY", help="run directory, checkpoint, or 'expert'")
     parser.add_argument("--trials", type=int, default=50, help="trials (placements) to run (default: 50)")
     parser.add_argument("--first-trial", type=int, default=0,

@@ -51,6 +51,7 @@ def register(subparsers: Any) -> None:
                         help="comma-separated subset of the seven configs (default: all seven)")
     parser.add_argument("--policies", default=None, help="directory of the policy configs (default: policies/)")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
-    parser.add_argument("--workers", type=int, default=None, help="evaluation workers (default: one per core)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="evaluation workers (default: the scale's: 1 for tiny, else one per core)")
     parser.add_argument("--dry-run", action="store_true", help="print the commands and stop")
     parser.set_defaults(handler=_reproduce)
