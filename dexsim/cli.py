@@ -18,6 +18,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dexsim.data.cli",
     "dexsim.teleop.cli",
     "dexsim.real.cli",
+    "dexsim.eval.cli",
+    "dexsim.reproduce.cli",
 )
 
 
