@@ -86,7 +86,7 @@ class UnscrewSimulation:
         self._thread_eq = m.equality(bottle_name("thread")).id
         self._bottle_body = m.body(bottle_name("bottle")).id
         self._lid_body = m.body(bottle_name("lid")).id
-        self._geom = {name: m.geom(bottle_name(name)).id for name in ("body", "shoulder", "lid", "lid_mark")}
+        self._geom = {name: m.geom(bottle_name(name)).id for name in ("body", "shoulder", "lid")}
         self._mount_pos = np.array([0.0, 0.0, PALM_HEIGHT_M])
         rot = np.zeros(9)
         mujoco.mju_quat2Mat(rot, hand_mount_quat(self.config.palm_tilt_deg))
@@ -129,7 +129,6 @@ class UnscrewSimulation:
         _set_cylinder(m, self._geom["shoulder"], min(0.022, r - 0.008), _SHOULDER_GAP_M / 2)
         m.body_pos[self._lid_body] = (0.0, 0.0, hl + _SHOULDER_GAP_M + lid_hh)
         _set_cylinder(m, self._geom["lid"], lid_r, lid_hh)
-        m.geom_size[self._geom["lid_mark"]] = (0.004, lid_r + 0.0005, lid_hh + 0.0002)
         mass = float(m.body_mass[self._bottle_body])
         m.body_inertia[self._bottle_body] = (
             mass * (3 * r * r + 4 * hl * hl) / 12, mass * (3 * r * r + 4 * hl * hl) / 12, mass * r * r / 2)
