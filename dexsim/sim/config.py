@@ -32,6 +32,14 @@ class SimConfig(ControlConfig):
         engaged_turns: Turns after which the thread releases the lid (success), turns.
         max_tighten_turns: How far the lid can be turned the wrong way (tightened) before it stops, turns.
         settle_s: Seconds simulated at reset so the bottle comes to rest on the palm.
+
+    View randomisation (what the cameras see; :mod:`dexsim.sim.view_randomization`; zero/one = none):
+        camera_position_noise_m: Each camera moves by up to this along each of its own axes, m.
+        camera_rotation_noise_deg: Each camera turns by up to this about each of its own axes, deg.
+        camera_fovy_noise_deg: Each camera's vertical field of view changes by up to this, deg.
+        light_direction_noise_deg: Each scene light's direction turns by up to this about each world axis, deg.
+        light_intensity_scale: Range of one factor on every light's diffuse level (headlight included).
+        light_ambient_scale: Range of one factor on the ambient light level.
     """
 
     physics_dt: float = 0.002
@@ -46,6 +54,12 @@ class SimConfig(ControlConfig):
     engaged_turns: float = 1.75
     max_tighten_turns: float = 0.25
     settle_s: float = 0.3
+    camera_position_noise_m: float = 0.0
+    camera_rotation_noise_deg: float = 0.0
+    camera_fovy_noise_deg: float = 0.0
+    light_direction_noise_deg: float = 0.0
+    light_intensity_scale: tuple[float, float] = (1.0, 1.0)
+    light_ambient_scale: tuple[float, float] = (1.0, 1.0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -73,6 +87,19 @@ class SimConfig(ControlConfig):
             raise ValueError(f"max_tighten_turns must be in [0, 1] turns, got {self.max_tighten_turns}")
         if not 0.0 <= self.settle_s <= 5.0:
             raise ValueError(f"settle_s must be in [0, 5] s, got {self.settle_s}")
+        self._check_view_randomization()
+
+    def _check_view_randomization(self) -> None:
+        if not 0.0 <= self.camera_position_noise_m <= 0.03:
+            raise ValueError(f"camera_position_noise_m must be in [0, 0.03] m, got {self.camera_position_noise_m}")
+        if not 0.0 <= self.camera_rotation_noise_deg <= 10.0:
+            raise ValueError(f"camera_rotation_noise_deg must be in [0, 10] deg, got {self.camera_rotation_noise_deg}")
+        if not 0.0 <= self.camera_fovy_noise_deg <= 10.0:
+            raise ValueError(f"camera_fovy_noise_deg must be in [0, 10] deg, got {self.camera_fovy_noise_deg}")
+        if not 0.0 <= self.light_direction_noise_deg <= 60.0:
+            raise ValueError(f"light_direction_noise_deg must be in [0, 60] deg, got {self.light_direction_noise_deg}")
+        _check_range("light_intensity_scale", self.light_intensity_scale, 0.2, 3.0)
+        _check_range("light_ambient_scale", self.light_ambient_scale, 0.2, 3.0)
 
     @property
     def physics_steps_per_control(self) -> int:

@@ -23,7 +23,7 @@ Episode end: terminated on success (the lid leaves the thread) or when the bottl
 after ``time_limit_s``.
 
 ``info``: every key of :data:`dexsim.interface.INFO_KEYS`; ``reset`` adds ``scene_params`` (the randomised
-scene, a JSON-friendly dict).
+scene and the camera/light draw (``view_*`` keys), a JSON-friendly dict).
 """
 
 from __future__ import annotations
@@ -112,7 +112,8 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
         self._last_angle = self.simulation.lid_state().angle
         self._done_reason = ""
         info = self._info()
-        info["scene_params"] = params.to_dict()
+        view = self.simulation.view_params
+        info["scene_params"] = {**params.to_dict(), **(view.to_dict() if view is not None else {})}
         if self.render_mode == "human":
             self.render()
         return self._observation(), info

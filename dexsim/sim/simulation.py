@@ -25,6 +25,7 @@ from dexsim.sim.scene import (
     hand_mount_quat,
     hand_name,
 )
+from dexsim.sim.view_randomization import ViewParams, ViewRandomizer
 
 __all__ = ["LidState", "UnscrewSimulation", "PALM_FACE_X_M", "LID_TARGET_Y_M", "BOTTLE_NOMINAL_Z_M"]
 
@@ -36,6 +37,7 @@ BOTTLE_NOMINAL_Z_M = -0.035
 """Nominal bottle axis position along the fingers (hand z), m: behind the knuckle line."""
 _SHOULDER_GAP_M = 0.008  # from the end of the bottle body to the underside of the lid
 _LID_TRAVEL_M = 0.06  # how far a released lid can slide off along the bottle axis
+_VIEW_STREAM = 1  # spawn key of the view randomisation's random stream (independent of the scene's draws)
 #: Rotation taking bottle-frame vectors to hand-frame vectors (bottle axis along hand +y, lid on the index side).
 _HAND_FROM_BOTTLE = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
@@ -94,14 +96,23 @@ class UnscrewSimulation:
         self._renderer: mujoco.Renderer | None = None
         self._camera_ids = {"top": m.camera("top").id, "wrist": m.camera(hand_name("wrist")).id}
         self._released = False
+        self._view = ViewRandomizer(m)
         self.scene_params: SceneParams | None = None
+        self.view_params: ViewParams | None = None
 
     # ----------------------------------------------------------------------------------------------- reset
     def reset(self, seed: int | None = None) -> SceneParams:
-        """Draw a new scene from ``seed``, put the hand at home, drop the bottle onto the palm, let it settle."""
+        """Draw a new scene from ``seed``, put the hand at home, drop the bottle onto the palm, let it settle.
+
+        Camera and light perturbations (:mod:`dexsim.sim.view_randomization`) come from a second random stream of
+        the same seed, so they do not shift the scene's draws; they are in :attr:`view_params`.
+        """
         rng = np.random.default_rng(seed)
         params = sample_scene_params(self.config, rng)
         self._apply_params(params)
+        view_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_VIEW_STREAM,)))
+        self.view_params = self._view.sample(self.config, view_rng)
+        self._view.apply(self.view_params)
         m, d = self.model, self.data
         mujoco.mj_resetData(m, d)
         d.qpos[self._hand_qpos] = home_pose()
