@@ -58,9 +58,9 @@ WRIST_CAMERA_TARGET_M = (0.057, 0.045, -0.02)
 """Point the wrist camera looks at, hand frame, m: between the lid and the index fingertip's stroke."""
 WRIST_CAMERA_FOVY_DEG = 45.0
 """Vertical field of view of the wrist camera, deg."""
-TOP_CAMERA_POS_M = (-0.02, -0.10, PALM_HEIGHT_M + 0.30)
+TOP_CAMERA_POS_M = (-0.02, -0.20, PALM_HEIGHT_M + 0.27)
 """Top camera position in the world frame, m: above the hand, shifted to the index/lid side."""
-TOP_CAMERA_TARGET_M = (-0.01, -0.02, PALM_HEIGHT_M + 0.03)
+TOP_CAMERA_TARGET_M = (-0.01, -0.02, PALM_HEIGHT_M + 0.02)
 """Point the top camera looks at, world frame, m: over the palm, so the lid's end face shows at an angle."""
 TOP_CAMERA_FOVY_DEG = 36.0
 """Vertical field of view of the top camera, deg."""
