@@ -28,7 +28,6 @@ __all__ = [
     "LID_STRIPE_HALF_WIDTH",
     "TABLE_RGBA",
     "BACKDROP_RGBA",
-    "NECK_RGBA",
     "lid_marker_colour",
     "lid_marker_faces",
     "dress_bottle",
@@ -51,8 +50,6 @@ TABLE_RGBA = (0.66, 0.63, 0.58, 1.0)
 """Colour of the table top under the hand (light, so the dark finger links stand out from above)."""
 BACKDROP_RGBA = (0.78, 0.80, 0.82, 1.0)
 """Colour of the wall behind the fingertips (light, so the dark finger links stand out in the wrist view)."""
-NECK_RGBA = (0.85, 0.85, 0.82, 1.0)
-"""Colour of the bottle neck between body and lid: a light band that widens as the lid comes off."""
 
 _TEXTURE_TEXELS = 64  # per cube face; the lid spans at most ~40 px in a 96-128 px camera image
 
@@ -108,21 +105,19 @@ def _png(image: NDArray[np.uint8]) -> bytes:
 
 
 def dress_bottle(bottle: mjcf.RootElement) -> None:
-    """Give the bottle model its camera-facing look: the quadrant marker on the lid, a light neck.
+    """Give the bottle model its camera-facing look: the quadrant marker on the lid.
 
-    Expects the geoms ``lid`` (a cylinder about its body's z axis) and ``shoulder`` of ``assets/bottle.xml``.
+    Expects the geom ``lid`` of ``assets/bottle.xml``, a cylinder about its body's z axis (the thread axis).
     """
     lid = bottle.find("geom", "lid")
-    neck = bottle.find("geom", "shoulder")
-    if lid is None or neck is None:
-        raise ValueError("bottle model has no geom named 'lid' or 'shoulder' to dress")
+    if lid is None:
+        raise ValueError("bottle model has no geom named 'lid' to dress")
     faces = {face: mjcf.Asset(_png(image), ".png") for face, image in lid_marker_faces().items()}
     texture = bottle.asset.add("texture", name="lid_marker", type="cube", **faces)
     material = bottle.asset.add("material", name="lid_marker", texture=texture, rgba=(1, 1, 1, 1), specular=0.2,
                                 shininess=0.2)
     lid.material = material
     lid.rgba = None  # a geom colour would tint the texture
-    neck.rgba = NECK_RGBA
 
 
 def add_surroundings(root: mjcf.RootElement, palm_height: float) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "HAND_MODEL",
     "BOTTLE_MODEL",
     "PALM_HEIGHT_M",
+    "SKIRT_SEGMENTS",
     "hand_name",
     "bottle_name",
     "load_asset",
@@ -51,6 +52,9 @@ HAND_MODEL = "allegro_right"
 BOTTLE_MODEL = "bottle"
 PALM_HEIGHT_M = 0.25
 """Height of the hand frame's origin (the knuckle line) above the floor, m."""
+SKIRT_SEGMENTS = 8
+"""Capsules ``lid_skirt0..7`` forming the lid's inner wall in collisions (they hold a released lid on the neck);
+sized per reset by :mod:`dexsim.sim.simulation`."""
 
 WRIST_CAMERA_POS_M = (0.13, 0.13, -0.20)
 """Wrist camera position in the hand frame, m: above the palm, outboard of the index finger, behind the wrist."""
@@ -162,6 +166,9 @@ def build_scene(config: SimConfig) -> mjcf.RootElement:
              fovy=WRIST_CAMERA_FOVY_DEG)
 
     bottle = load_asset(BOTTLE_XML)
+    lid = bottle.find("body", "lid")
+    for k in range(SKIRT_SEGMENTS):
+        lid.add("geom", name=f"lid_skirt{k}", dclass="lid_skirt", size=(0.002, 0.008))
     dress_bottle(bottle)
     frame = root.worldbody.attach(bottle)
     frame.add("freejoint", name="bottle_free")

@@ -2,18 +2,19 @@
 
 The draws are small perturbations of the nominal scene (:mod:`dexsim.sim.scene`, :mod:`dexsim.sim.appearance`),
 for visuomotor policies that must not overfit one exact camera mounting or lighting. Their ranges are
-:class:`~dexsim.sim.config.SimConfig` fields (all zero/one in the nominal configuration):
+:class:`~dexsim.sim.config.SimConfig` fields (all zero/one in the ``nominal`` preset; ``eval`` and ``train`` set
+them, see :mod:`dexsim.sim.config`):
 
-==============================  =====================================================================
-field                           effect (drawn independently per camera / light, uniform)
-==============================  =====================================================================
-``camera_position_noise_m``     each camera moves by up to this along each of its own axes, m
-``camera_rotation_noise_deg``   each camera turns by up to this about each of its own axes, deg
-``camera_fovy_noise_deg``       each camera's vertical field of view changes by up to this, deg
-``light_direction_noise_deg``   each scene light's direction turns by up to this about each world axis, deg
-``light_intensity_scale``       one factor (min, max) on every light's diffuse level, headlight included
-``light_ambient_scale``         one factor (min, max) on the ambient level
-==============================  =====================================================================
+================================  =====================================================================
+field                             effect (drawn independently per camera / light, uniform)
+================================  =====================================================================
+``camera_max_shift_m``            each camera moves by up to this along each of its own axes, m
+``camera_max_turn_deg``           each camera turns by up to this about each of its own axes, deg
+``camera_max_fovy_change_deg``    each camera's vertical field of view changes by up to this, deg
+``light_max_turn_deg``            each scene light's direction turns by up to this about each world axis, deg
+``light_intensity_scale``         one factor (min, max) on every light's diffuse level, headlight included
+``light_ambient_scale``           one factor (min, max) on the ambient level
+================================  =====================================================================
 
 :class:`ViewRandomizer` remembers the compiled model's nominal values and writes nominal + draw into the model
 at every reset, so a draw never accumulates on the previous one and the same draw gives the same images bit for
@@ -99,13 +100,13 @@ def sample_view_params(config: SimConfig, rng: np.random.Generator, camera_names
 
     cameras = {
         name: CameraPerturbation(
-            position=vector(config.camera_position_noise_m),
-            rotation=vector(config.camera_rotation_noise_deg),
-            fovy=float(rng.uniform(-1.0, 1.0) * config.camera_fovy_noise_deg) + 0.0,
+            position=vector(config.camera_max_shift_m),
+            rotation=vector(config.camera_max_turn_deg),
+            fovy=float(rng.uniform(-1.0, 1.0) * config.camera_max_fovy_change_deg) + 0.0,
         )
         for name in camera_names
     }
-    lights = {name: vector(config.light_direction_noise_deg) for name in light_names}
+    lights = {name: vector(config.light_max_turn_deg) for name in light_names}
     intensity = scale(config.light_intensity_scale)
     ambient = scale(config.light_ambient_scale)
     return ViewParams(cameras=cameras, light_rotations=lights, light_intensity=intensity, light_ambient=ambient)

@@ -10,25 +10,25 @@ import pytest
 
 import dexsim  # noqa: F401
 from dexsim.interface import OBS_TOP_IMAGE, OBS_WRIST_IMAGE
-from dexsim.sim.config import SimConfig
+from dexsim.sim.config import SimConfig, sim_config
 from dexsim.sim.simulation import UnscrewSimulation
 
 BASE = SimConfig(image_size=48)
 KNOBS = {
-    "camera_position_noise_m": 0.01,
-    "camera_rotation_noise_deg": 3.0,
-    "camera_fovy_noise_deg": 3.0,
-    "light_direction_noise_deg": 20.0,
+    "camera_max_shift_m": 0.01,
+    "camera_max_turn_deg": 3.0,
+    "camera_max_fovy_change_deg": 3.0,
+    "light_max_turn_deg": 20.0,
     "light_intensity_scale": (0.6, 1.4),
     "light_ambient_scale": (0.6, 1.4),
 }
 FIELDS = ("cam_pos", "cam_quat", "cam_fovy", "light_dir", "light_diffuse", "headlight_diffuse", "headlight_ambient")
 #: The model fields each knob may change.
 CHANGES = {
-    "camera_position_noise_m": {"cam_pos"},
-    "camera_rotation_noise_deg": {"cam_quat"},
-    "camera_fovy_noise_deg": {"cam_fovy"},
-    "light_direction_noise_deg": {"light_dir"},
+    "camera_max_shift_m": {"cam_pos"},
+    "camera_max_turn_deg": {"cam_quat"},
+    "camera_max_fovy_change_deg": {"cam_fovy"},
+    "light_max_turn_deg": {"light_dir"},
     "light_intensity_scale": {"light_diffuse", "headlight_diffuse"},
     "light_ambient_scale": {"headlight_ambient"},
 }
@@ -73,14 +73,14 @@ def test_each_knob_changes_what_it_says_within_its_bound(nominal, knob: str) -> 
     for camera in range(2):
         assert np.abs(images[camera].astype(int) - images0[camera]).mean() > 0.5, camera  # the views do change
     bound = KNOBS[knob]
-    if knob == "camera_position_noise_m":
+    if knob == "camera_max_shift_m":
         assert np.abs(state["cam_pos"] - state0["cam_pos"]).max() <= bound * math.sqrt(3) + 1e-12
-    elif knob == "camera_rotation_noise_deg":
+    elif knob == "camera_max_turn_deg":
         for q, q0 in zip(state["cam_quat"], state0["cam_quat"], strict=True):
             assert 0 < _angle_deg(q, q0) <= bound * math.sqrt(3) + 1e-9
-    elif knob == "camera_fovy_noise_deg":
+    elif knob == "camera_max_fovy_change_deg":
         assert np.abs(state["cam_fovy"] - state0["cam_fovy"]).max() <= bound
-    elif knob == "light_direction_noise_deg":
+    elif knob == "light_max_turn_deg":
         for d, d0 in zip(state["light_dir"], state0["light_dir"], strict=True):
             assert np.linalg.norm(d) == pytest.approx(np.linalg.norm(d0))
             assert 0 < math.degrees(math.acos(np.clip(d @ d0 / (d0 @ d0), -1, 1))) <= bound * math.sqrt(3) + 1e-9
@@ -93,7 +93,7 @@ def test_each_knob_changes_what_it_says_within_its_bound(nominal, knob: str) -> 
 
 def test_camera_offsets_are_in_the_camera_frame() -> None:
     """A position draw moves the camera along its own axes: along the view axis the picture only zooms."""
-    sim = UnscrewSimulation(replace(BASE, camera_position_noise_m=0.02))
+    sim = UnscrewSimulation(replace(BASE, camera_max_shift_m=0.02))
     sim.reset(seed=3)
     for i, perturbation in enumerate(sim.view_params.cameras.values()):
         frame = np.zeros(9)
@@ -136,9 +136,22 @@ def test_env_records_the_view_draw_and_replays_it() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("camera_position_noise_m", -0.001), ("camera_rotation_noise_deg", 30.0), ("camera_fovy_noise_deg", 11.0),
-     ("light_direction_noise_deg", 90.0), ("light_intensity_scale", (1.2, 0.8)), ("light_ambient_scale", (0.0, 1.0))],
+    [("camera_max_shift_m", -0.001), ("camera_max_turn_deg", 30.0), ("camera_max_fovy_change_deg", 11.0),
+     ("light_max_turn_deg", 90.0), ("light_intensity_scale", (1.2, 0.8)), ("light_ambient_scale", (0.0, 1.0))],
 )
 def test_bad_ranges_name_the_field(field: str, value) -> None:
     with pytest.raises(ValueError, match=field):
         SimConfig(**{field: value})
+
+
+def test_presets_randomise_views_only_beyond_nominal() -> None:
+    view_fields = list(KNOBS)
+    nominal, evaluation, train = (sim_config(name) for name in ("nominal", "eval", "train"))
+    for field in view_fields:
+        off = 1.0 if field.endswith("_scale") else 0.0
+        assert np.all(np.asarray(getattr(nominal, field)) == off), field
+        for config in (evaluation, train):
+            assert np.any(np.asarray(getattr(config, field)) != off), field
+        # train is at least as wide as eval
+        assert np.ptp(np.atleast_1d(getattr(train, field))) >= np.ptp(np.atleast_1d(getattr(evaluation, field)))
+        assert np.max(getattr(train, field)) >= np.max(getattr(evaluation, field))
