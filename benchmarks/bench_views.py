@@ -1,9 +1,10 @@
 """What the twin's cameras see: framing over expert episodes, dark/void pixels, lid-marker contrast, render rate.
 
-Run: ``.venv/bin/python benchmarks/bench_views.py [--episodes 3] [--size 96] [--samples docs/images]``
+Run: ``.venv/bin/python benchmarks/bench_views.py [--episodes 3] [--size 96] [--preset train] [--samples docs/images]``
 
-* Framing: over ``--episodes`` seeded expert episodes (nominal scene), the share of frames in which each camera
-  sees the lid and the index fingertip (at least ``--min-pixels`` pixels of each, from segmentation renders),
+* Framing: over ``--episodes`` seeded expert episodes (``--preset``, default nominal), the share of frames in
+  which each camera sees the lid and the index fingertip (at least ``--min-pixels`` pixels of each, from
+  segmentation renders),
   and in which the lid centre and the fingertip centre project inside the central crop that diffusion-policy
   encoders keep (84 of 96 px: a margin of 1/16 of the image on each side).
 * Dark / void: the share of pixels darker than 40/255 in every channel, and of pixels that show no geometry at
@@ -14,7 +15,7 @@ Run: ``.venv/bin/python benchmarks/bench_views.py [--episodes 3] [--size 96] [--
   is what a policy can count on (0 means the angle is ambiguous modulo 180 deg).
 * Render rate: single-camera frames/s at ``--size`` px (Mesa llvmpipe on CPU machines).
 * ``--samples DIR`` writes small PNGs of both cameras at three lid angles (0, 120, 240 deg; grasp closed, index
-  finger on the lid) plus one sheet of all six at 2x.
+  finger on the lid), one sheet of all six at 2x, and a strip of the released lid falling off as the hand opens.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import dexsim  # noqa: E402,F401
+from dexsim.hand import home_pose  # noqa: E402
 from dexsim.rollout import run_episode  # noqa: E402
+from dexsim.sim.config import PRESET_NAMES  # noqa: E402
 from dexsim.sim.expert import UnscrewExpert  # noqa: E402
 from dexsim.sim.scene import bottle_name, hand_name  # noqa: E402
 from dexsim.sim.simulation import UnscrewSimulation  # noqa: E402
@@ -66,9 +69,9 @@ def _in_centre_crop(pixel: tuple[float, float], size: int) -> bool:
     return all(margin <= v <= size - margin for v in pixel)
 
 
-def framing(episodes: int, size: int, min_pixels: int) -> dict[str, dict[str, float]]:
+def framing(episodes: int, size: int, min_pixels: int, preset: str) -> dict[str, dict[str, float]]:
     """Per camera: share of frames with the lid / index tip in view and centred, mean dark and void shares."""
-    env = gym.make("AllegroUnscrew-sim", cameras=(), image_size=size)
+    env = gym.make("AllegroUnscrew-sim", cameras=(), image_size=size, preset=preset)
     sim = env.unwrapped.simulation
     model = sim.model
     lid = model.geom(bottle_name("lid")).id
@@ -193,7 +196,26 @@ def write_samples(directory: Path, size: int, grasp_steps: int = GRASP_STEPS) ->
     path = directory / "cameras_lid_angles.png"
     Image.fromarray(sheet).resize((sheet.shape[1] * 2, sheet.shape[0] * 2), Image.NEAREST).save(path, optimize=True)
     written.append(path)
+    written.append(write_release_strip(directory / "released_lid.png", size))
     return written
+
+
+def write_release_strip(path: Path, size: int, frames: int = 4, interval_s: float = 0.3) -> Path:
+    """Both cameras (rows) from the clean expert's release (seed 0) on, the hand opening to home meanwhile."""
+    env = gym.make("AllegroUnscrew-sim", cameras=())
+    outcome = run_episode(env, UnscrewExpert(env), seed=0)
+    if not outcome.success:
+        raise RuntimeError(f"the expert did not release the lid at seed 0 ({outcome.termination_reason})")
+    sim = env.unwrapped.simulation
+    columns = []
+    for _ in range(frames):
+        columns.append(np.concatenate([sim.render(cam, size) for cam in CAMERAS], axis=0))
+        sim.set_joint_targets(home_pose())
+        sim.step_physics(interval_s)
+    env.close()
+    strip = np.concatenate(columns, axis=1)
+    Image.fromarray(strip).save(path, optimize=True)
+    return path
 
 
 def main() -> None:
@@ -203,10 +225,13 @@ def main() -> None:
     parser.add_argument("--min-pixels", type=int, default=4, help="pixels of a part that count as 'in view'")
     parser.add_argument("--frames", type=int, default=300, help="frames per camera for the render rate")
     parser.add_argument("--samples", type=Path, default=None, help="directory for the sample PNGs (default: none)")
+    parser.add_argument("--preset", default="nominal", choices=PRESET_NAMES,
+                        help="sim preset of the framing episodes (train/eval: placement, yaw, camera and light draws)")
     args = parser.parse_args()
 
-    print(f"MuJoCo {mujoco.__version__}, MUJOCO_GL={os.environ['MUJOCO_GL']}, {args.size} px, nominal scene")
-    frames = framing(args.episodes, args.size, args.min_pixels)
+    print(f"MuJoCo {mujoco.__version__}, MUJOCO_GL={os.environ['MUJOCO_GL']}, {args.size} px")
+    frames = framing(args.episodes, args.size, args.min_pixels, args.preset)
+    print(f"framing over expert episodes at the {args.preset!r} preset:")
     print(f"share of frames (expert seeds 0..{args.episodes - 1}, {frames['top']['frames']:.0f} frames) with the "
           "part in view / its centre in the central crop; mean share of dark and void pixels")
     print(f"{'camera':<8}{'lid':>12}{'index tip':>12}{'dark px':>9}{'void px':>9}")
