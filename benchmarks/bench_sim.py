@@ -3,10 +3,12 @@
 Run: ``.venv/bin/python benchmarks/bench_sim.py [--episodes 100] [--steps 400]``
 
 * Throughput: the env (``AllegroUnscrew-sim``, 20 Hz control, 25 physics steps of 2 ms per env step) and a
-  raw loop over the *same compiled model* (``mj_step`` x 25 + the same renders, ctrl set directly) replay the
-  same joint-target sequence from expert episodes, alternating round by round (``--repeats`` rounds). The
-  median per-round time ratio env/raw is the env's overhead (goal <= 1.1x with cameras); steps/s are the best
-  round of each.
+  raw loop over the *same compiled model* (``mj_step`` x 25, each followed by the thread's constraint switch,
+  which is part of the physics model, + the same renders, ctrl set directly) replay the joint targets of
+  recorded expert episodes from the same resets (so both go through the same states and contacts; resets are
+  not timed), alternating round by round (``--repeats`` rounds). The median per-round time ratio env/raw (wall
+  and process CPU time; CPU is steadier on a shared machine) is the env's overhead (goal <= 1.1x with
+  cameras); steps/s are the best round of each.
 * Peer: Gymnasium-Robotics' Shadow-hand HandManipulate env reaches 107 env steps/s with one 96 px camera on
   this machine kind (shared/facts.md; it does not run on MuJoCo >= 3.12, so it cannot run beside us). The goal
   is >= 3x that (321 env steps/s) with two 96 px cameras.
@@ -33,66 +35,88 @@ from dexsim.sim.expert import UnscrewExpert  # noqa: E402
 SHADOW_HAND_ONE_CAMERA_STEPS_PER_S = 107.0
 
 
-def expert_targets(steps: int) -> np.ndarray:
-    """Joint targets of expert episodes (restarted as needed) to replay: (steps, 16)."""
+Episode = tuple[int, np.ndarray]
+"""A recorded expert episode: its reset seed and the joint targets of its steps, (n, 16)."""
+
+
+def expert_episodes(steps: int) -> list[Episode]:
+    """Clean expert episodes from seeds 0, 1, ... until they hold at least ``steps`` env steps."""
     env = gym.make("AllegroUnscrew-sim", cameras=())
     expert = UnscrewExpert(env)
-    targets: list[np.ndarray] = []
-    seed = 0
-    while len(targets) < steps:
-        run_episode(env, expert, seed=seed, on_step=lambda step: targets.append(step.next_info["joint_targets"]))
+    episodes: list[Episode] = []
+    total, seed = 0, 0
+    while total < steps:
+        outcome_targets: list[np.ndarray] = []
+        run_episode(env, expert, seed=seed, on_step=lambda step, out=outcome_targets: out.append(
+            step.next_info["joint_targets"]))
+        episodes.append((seed, np.array(outcome_targets)))
+        total += len(outcome_targets)
         seed += 1
     env.close()
-    return np.array(targets[:steps])
+    return episodes
 
 
 class EnvLoop:
-    """The env replaying joint targets (as delta actions), resetting to seed 0 when an episode ends."""
+    """The env replaying recorded episodes: reset with the episode's seed, its targets as delta actions."""
 
     def __init__(self, cameras: tuple[str, ...], size: int) -> None:
         self.env = gym.make("AllegroUnscrew-sim", cameras=cameras, image_size=size, time_limit_s=1e4)
-        self.obs, _ = self.env.reset(seed=0)
         self.bound = self.env.unwrapped.config.max_joint_delta
 
-    def run(self, targets: np.ndarray) -> float:
-        """Seconds to step through ``targets``."""
-        start = time.perf_counter()
-        for target in targets:
-            self.obs, _, terminated, truncated, _ = self.env.step(
-                target_to_action(target, self.obs[OBS_JOINT_POSITIONS], self.bound))
-            if terminated or truncated:
-                self.obs, _ = self.env.reset(seed=0)
-        return time.perf_counter() - start
+    def run(self, episodes: list[Episode]) -> tuple[float, float]:
+        """Wall and process CPU seconds spent stepping through ``episodes`` (resets not timed)."""
+        wall = cpu = 0.0
+        for seed, targets in episodes:
+            obs, _ = self.env.reset(seed=seed)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            for target in targets:
+                obs, _, _, _, _ = self.env.step(target_to_action(target, obs[OBS_JOINT_POSITIONS], self.bound))
+            wall += time.perf_counter() - start
+            cpu += time.process_time() - start_cpu
+        return wall, cpu
 
     def close(self) -> None:
         self.env.close()
 
 
 class RawLoop:
-    """A bare MuJoCo loop on the env's own compiled model: ctrl set directly, ``mj_step`` x N, the same renders."""
+    """A bare MuJoCo loop on the env's own compiled model: ctrl set directly, ``mj_step`` x N, the same renders.
+
+    Each episode starts from the same reset as the env's (so both loops go through the same states and contacts).
+    After each ``mj_step`` it runs the thread's constraint switch (:meth:`dexsim.sim.thread.ThreadModel.update`,
+    stick/slip and release): that is part of the twin's physics model, which any hand-written loop over this
+    model must run too, so the ratio measures the env's wrapper (actions, observations, info, termination).
+    """
 
     def __init__(self, cameras: tuple[str, ...], size: int) -> None:
-        self.env = gym.make("AllegroUnscrew-sim", cameras=(), image_size=size)
-        self.env.reset(seed=0)
+        self.env = gym.make("AllegroUnscrew-sim", cameras=(), image_size=size, time_limit_s=1e4)
         sim = self.env.unwrapped.simulation
         self.model, self.data = sim.model, sim.data
         self.substeps = self.env.unwrapped.config.physics_steps_per_control
         self.actuators = sim._actuators
+        self.thread = sim.thread
         self.renderer = mujoco.Renderer(self.model, size, size) if cameras else None
         self.camera_ids = [self.model.camera("top" if c == "top" else "allegro_right/wrist").id for c in cameras]
 
-    def run(self, targets: np.ndarray) -> float:
-        """Seconds to step through ``targets``."""
-        model, data, renderer = self.model, self.data, self.renderer
-        start = time.perf_counter()
-        for target in targets:
-            data.ctrl[self.actuators] = target
-            for _ in range(self.substeps):
-                mujoco.mj_step(model, data)
-            for camera in self.camera_ids:
-                renderer.update_scene(data, camera=camera)
-                renderer.render()
-        return time.perf_counter() - start
+    def run(self, episodes: list[Episode]) -> tuple[float, float]:
+        """Wall and process CPU seconds spent stepping through ``episodes`` (resets not timed)."""
+        model, data, renderer, thread = self.model, self.data, self.renderer, self.thread
+        wall = cpu = 0.0
+        for seed, targets in episodes:
+            self.env.reset(seed=seed)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            for target in targets:
+                data.ctrl[self.actuators] = target
+                for _ in range(self.substeps):
+                    mujoco.mj_step(model, data)
+                    if thread.engaged:
+                        thread.update()
+                for camera in self.camera_ids:
+                    renderer.update_scene(data, camera=camera)
+                    renderer.render()
+            wall += time.perf_counter() - start
+            cpu += time.process_time() - start_cpu
+        return wall, cpu
 
     def close(self) -> None:
         if self.renderer is not None:
@@ -100,48 +124,54 @@ class RawLoop:
         self.env.close()
 
 
-def interleaved_rates(cameras: tuple[str, ...], targets: np.ndarray, size: int,
-                      repeats: int) -> tuple[float, float, float]:
-    """Raw and env steps/s (best run of each) and the median of the per-round env/raw time ratios.
+def interleaved_rates(cameras: tuple[str, ...], episodes: list[Episode], size: int,
+                      repeats: int) -> tuple[float, float, float, float]:
+    """Raw and env steps/s (best round of each), and the median per-round env/raw ratios of wall and CPU time.
 
     The two loops alternate, round by round (which goes first alternates too), so that load from other
-    processes on a shared machine hits both alike; the paired ratio is the overhead figure.
+    processes on a shared machine hits both alike. The CPU-time ratio (process time: this process's threads,
+    Mesa's rendering threads included) is the steadier overhead figure on a busy machine.
     """
     raw, env = RawLoop(cameras, size), EnvLoop(cameras, size)
-    raw.run(targets[:5])  # warm-up: GL contexts, first-touch allocations
-    env.run(targets[:5])
+    warm_up = [(episodes[0][0], episodes[0][1][:5])]  # GL contexts, first-touch allocations
+    raw.run(warm_up)
+    env.run(warm_up)
     raw_times, env_times = [], []
     for round_index in range(repeats):
         if round_index % 2 == 0:
-            raw_times.append(raw.run(targets))
-            env_times.append(env.run(targets))
+            raw_times.append(raw.run(episodes))
+            env_times.append(env.run(episodes))
         else:
-            env_times.append(env.run(targets))
-            raw_times.append(raw.run(targets))
+            env_times.append(env.run(episodes))
+            raw_times.append(raw.run(episodes))
     raw.close()
     env.close()
-    ratio = float(np.median(np.array(env_times) / np.array(raw_times)))
-    return len(targets) / min(raw_times), len(targets) / min(env_times), ratio
+    steps = sum(len(targets) for _, targets in episodes)
+    raw_t, env_t = np.array(raw_times), np.array(env_times)  # (repeats, 2): wall, cpu
+    ratios = np.median(env_t / raw_t, axis=0)
+    return steps / raw_t[:, 0].min(), steps / env_t[:, 0].min(), float(ratios[0]), float(ratios[1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=400, help="env steps per timing run")
-    parser.add_argument("--repeats", type=int, default=6, help="interleaved timing rounds per configuration")
+    parser.add_argument("--steps", type=int, default=400, help="env steps per timing run (whole expert episodes)")
+    parser.add_argument("--repeats", type=int, default=10, help="interleaved timing rounds per configuration")
     parser.add_argument("--size", type=int, default=96, help="camera resolution, px")
     parser.add_argument("--episodes", type=int, default=100, help="expert episodes for the success rate (0: skip)")
     args = parser.parse_args()
 
-    targets = expert_targets(args.steps)
-    print(f"MuJoCo {mujoco.__version__}, MUJOCO_GL={os.environ['MUJOCO_GL']}, {args.steps} steps per run, "
+    episodes = expert_episodes(args.steps)
+    steps = sum(len(targets) for _, targets in episodes)
+    print(f"MuJoCo {mujoco.__version__}, MUJOCO_GL={os.environ['MUJOCO_GL']}, {steps} steps per run "
+          f"({len(episodes)} expert episodes), "
           f"{args.repeats} interleaved rounds (steps/s: best round; env/raw: median of the paired time ratios), "
           "20 Hz control (25 x 2 ms physics steps per env step)")
-    print(f"{'configuration':<28}{'raw loop/s':>12}{'env/s':>10}{'env/raw':>10}")
+    print(f"{'configuration':<28}{'raw loop/s':>12}{'env/s':>10}{'env/raw wall':>14}{'env/raw CPU':>13}")
     rates = {}
     for label, cameras in (("state only", ()), (f"two {args.size} px cameras", ("top", "wrist"))):
-        raw, env, ratio = interleaved_rates(cameras, targets, args.size, args.repeats)
+        raw, env, wall_ratio, cpu_ratio = interleaved_rates(cameras, episodes, args.size, args.repeats)
         rates[label] = env
-        print(f"{label:<28}{raw:>12.0f}{env:>10.0f}{ratio:>9.2f}x")
+        print(f"{label:<28}{raw:>12.0f}{env:>10.0f}{wall_ratio:>13.2f}x{cpu_ratio:>12.2f}x")
     two_cam = rates[f"two {args.size} px cameras"]
     print(f"two cameras vs Shadow-hand env with one camera ({SHADOW_HAND_ONE_CAMERA_STEPS_PER_S:.0f}/s, facts.md): "
           f"{two_cam / SHADOW_HAND_ONE_CAMERA_STEPS_PER_S:.2f}x (goal >= 3x)")

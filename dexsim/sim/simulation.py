@@ -275,7 +275,7 @@ class UnscrewSimulation:
             self.close_renderer()
             self._renderer = mujoco.Renderer(self.model, size, size)
         self._renderer.update_scene(self.data, camera=self._camera_ids[camera])
-        return self._renderer.render().copy()
+        return self._renderer.render()  # a new array per call
 
     def close_renderer(self) -> None:
         """Free the off-screen rendering context (call before exit: some GL back-ends fail at interpreter exit)."""
