@@ -15,7 +15,7 @@ Run: ``.venv/bin/python benchmarks/bench_views.py [--episodes 3] [--size 96] [--
   is what a policy can count on (0 means the angle is ambiguous modulo 180 deg).
 * Render rate: single-camera frames/s at ``--size`` px (Mesa llvmpipe on CPU machines).
 * ``--samples DIR`` writes small PNGs of both cameras at three lid angles (0, 120, 240 deg; grasp closed, index
-  finger on the lid), one sheet of all six at 2x, and a strip of the released lid falling off as the hand opens.
+  finger on the lid), one sheet of all six at 2x, and a strip of the released lid as the expert's strokes push it off.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import dexsim  # noqa: E402,F401
-from dexsim.hand import home_pose  # noqa: E402
 from dexsim.rollout import run_episode  # noqa: E402
 from dexsim.sim.config import PRESET_NAMES  # noqa: E402
 from dexsim.sim.expert import UnscrewExpert  # noqa: E402
@@ -200,18 +199,22 @@ def write_samples(directory: Path, size: int, grasp_steps: int = GRASP_STEPS) ->
     return written
 
 
-def write_release_strip(path: Path, size: int, frames: int = 4, interval_s: float = 0.3) -> Path:
-    """Both cameras (rows) from the clean expert's release (seed 0) on, the hand opening to home meanwhile."""
+def write_release_strip(path: Path, size: int, frames: int = 6, interval_s: float = 0.5) -> Path:
+    """Both cameras (rows) from the clean expert's release (seed 0) on, while its lid-removal strokes push the lid."""
     env = gym.make("AllegroUnscrew-sim", cameras=())
-    outcome = run_episode(env, UnscrewExpert(env), seed=0)
+    expert = UnscrewExpert(env)
+    outcome = run_episode(env, expert, seed=0)
     if not outcome.success:
         raise RuntimeError(f"the expert did not release the lid at seed 0 ({outcome.termination_reason})")
     sim = env.unwrapped.simulation
-    columns = []
+    dt = sim.config.control_dt
+    columns, since_release = [], 0.0
     for _ in range(frames):
         columns.append(np.concatenate([sim.render(cam, size) for cam in CAMERAS], axis=0))
-        sim.set_joint_targets(home_pose())
-        sim.step_physics(interval_s)
+        for _ in range(int(round(interval_s / dt))):
+            sim.set_joint_targets(expert.lid_removal_target(since_release))
+            sim.step_physics(dt)
+            since_release += dt
     env.close()
     strip = np.concatenate(columns, axis=1)
     Image.fromarray(strip).save(path, optimize=True)

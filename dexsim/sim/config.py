@@ -55,7 +55,10 @@ class SimConfig(ControlConfig):
 
     Attributes (beyond :class:`~dexsim.interface.ControlConfig`):
         physics_dt: MuJoCo timestep, s (the real hand's PD loop runs at 333 Hz; 2 ms is finer).
-        palm_tilt_deg: Pitch of the upturned palm, deg; positive puts the fingertips lower than the wrist.
+        palm_tilt_deg: Pitch of the upturned palm, deg; positive puts the fingertips lower than the wrist, so
+            gravity pulls the bottle into the cage of curled fingers instead of towards the wrist end. 10 deg:
+            the caging fingers cannot reach behind a bottle placed 20 mm towards the wrist, and on a level palm
+            the index strokes then push it off (train preset, privileged expert: 20/30 level, 30/30 at 10 deg).
         bottle_radius_m: Range of the bottle body radius, m.
         bottle_length_m: Range of the bottle body length, m.
         lid_radius_inset_m: The lid radius is the bottle radius minus this, m (a narrower lid does not rub the palm).
@@ -88,7 +91,7 @@ class SimConfig(ControlConfig):
     """
 
     physics_dt: float = 0.002
-    palm_tilt_deg: float = 0.0
+    palm_tilt_deg: float = 10.0
     bottle_radius_m: tuple[float, float] = (0.031, 0.035)
     bottle_length_m: tuple[float, float] = (0.095, 0.105)
     lid_radius_inset_m: float = 0.006

@@ -46,6 +46,7 @@ CLEAN_LABEL = "clean"
 _FINGERTIP_RADIUS_M = 0.012
 _NOMINAL_BOTTLE_RADIUS_M = 0.033
 _ABDUCTION_CANDIDATES = np.linspace(-0.3, 0.47, 12)
+_REMOVAL_STROKE_S = 1.2
 
 
 class DefectMode(str, enum.Enum):
@@ -186,18 +187,24 @@ class UnscrewExpert:
     def lid_removal_target(self, since_release: float) -> NDArray[np.float64]:
         """Targets that take a released lid off the bottle, ``since_release`` s after the thread let go.
 
-        The index fingertip presses on the top of the lid, then the index root joint swings outwards (towards
-        the lid end of the bottle), dragging the lid along the bottle axis by friction; the cage holds the bottle.
+        Repeated 1.2 s strokes: the index fingertip presses on the top of the lid, the index root joint swings
+        outwards (towards the lid end of the bottle), dragging the lid along the neck by friction, then the tip
+        lifts and swings back over the lid's new position; the cage holds the bottle.
         """
         target = self.clean_target(self.config.grasp_s)  # caging fingers closed
-        centre, radius = self._measured_lid_centre()
-        press = centre + np.array([radius + _FINGERTIP_RADIUS_M - 0.006, 0.0, 0.0])
+        self._lid_centre = self._measured_lid_centre()
+        centre, radius = self._lid_centre
+        phase = max(0.0, since_release - 0.4) % _REMOVAL_STROKE_S
+        if phase < self._dt:
+            self._aim_index_plane()  # over the lid where it is now
+        pressing = phase < 0.8 * _REMOVAL_STROKE_S
+        press = centre + np.array([radius + _FINGERTIP_RADIUS_M - (0.003 if pressing else -0.012), 0.0, 0.0])
         self._index_q = self._solve_index(press)
         index = FINGER_JOINT_SLICES[Finger.INDEX]
         target[index] = self._index_q[index]
-        swing = min(1.0, max(0.0, (since_release - 0.4) / 1.2))
-        lower, upper = self._ik_config.abduction[0], 0.47
-        target[index.start] = lower + swing * (upper - lower)
+        start, end = self._ik_config.abduction[0], 0.47
+        swing = min(1.0, phase / (0.6 * _REMOVAL_STROKE_S)) if pressing else 0.0
+        target[index.start] = start + swing * (end - start)
         return target
 
     def clean_target(self, t: float, reverse: bool = False) -> NDArray[np.float64]:

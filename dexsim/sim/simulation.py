@@ -41,7 +41,7 @@ _SHOULDER_GAP_M = 0.008  # from the end of the bottle body to the underside of t
 _LID_TRAVEL_M = 0.06  # how far the threaded lid's slide may run (the released lid's slide is unlimited)
 _LID_TOP_M = 0.0025  # thickness of the lid's top; the neck ends under it
 _SKIRT_RADIUS_M = 0.002  # radius of the capsules that form the lid's skirt (inner wall) in collisions
-_SKIRT_CLEARANCE_M = 0.0003  # radial play between the skirt and the neck
+_SKIRT_CLEARANCE_M = 0.001  # radial play between the skirt and the neck (the thread crests)
 _VIEW_STREAM = 1  # spawn key of the view randomisation's random stream (independent of the scene's draws)
 
 #: Rotation taking bottle-frame vectors to hand-frame vectors (bottle axis along hand +y, lid on the index side).
@@ -182,6 +182,7 @@ class UnscrewSimulation:
         self.thread.configure(cfg.thread_pitch_m, params.thread_friction, cfg.thread_load_friction_m,
                               cfg.engaged_turns, cfg.max_tighten_turns, _LID_TRAVEL_M)
         mujoco.mj_setConst(m, self.data)
+        self.thread.set_constraint_scales(params.lid_mass, m.body_inertia[self._lid_body])
 
     # -------------------------------------------------------------------------------------------- stepping
     def set_joint_targets(self, targets: NDArray[np.floating]) -> NDArray[np.float64]:

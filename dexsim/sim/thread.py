@@ -10,15 +10,15 @@ Model (MuJoCo constraints switched by this module once per physics step; see ``d
 * **Friction.** ``T = T0 + k |F|`` (``T0``: liner and seal drag, randomised; ``k = mu r / cos(flank)``,
   ``SimConfig.thread_load_friction_m``). *Stick*: the joint equality ``thread_lock`` pins the twist at its
   current angle (a positional constraint, so a held lid cannot creep); it lets go when the torque it holds
-  exceeds ``T``. *Slip*: the hinge's ``frictionloss`` is set to ``T`` every step; when the spin falls below
+  exceeds the static limit :data:`STATIC_FRICTION_FACTOR` ``x T``. *Slip*: the hinge's ``frictionloss`` is set to ``T`` every step; when the spin falls below
   :data:`STICK_SPEED_RAD_S` the lock engages again. Because ``k`` exceeds ``p/2pi``, an axial force alone can
   never turn the lid (self-locking).
 * **No coasting.** The joints have no armature: the lid spins with its own inertia only.
-* **Release.** After the engaged length the thread, the lock and the ``lid_seat_*`` equalities (which hold the
-  cross slides and tilt hinges while threaded) switch off, and the lift and twist lose their limits; the lid is
-  then a free rigid body relative to the bottle (slides along three axes, then hinges about three; the hinge
-  chain is singular only with the lid tilted 90 deg about its x axis) whose skirt collides with the neck and
-  whose outer cylinder collides with the bottle body.
+* **Release.** After the engaged length the thread and the ``lid_seat_*`` equalities (which hold the cross
+  slides and the lid's ball joint while threaded) switch off, the lift and twist lose their limits, and the lock
+  pins the twist (its spin passes to the ball); the lid is then a free rigid body relative to the bottle (three
+  slides and a ball, no gimbal singularity) whose skirt collides with the neck and whose outer cylinder collides
+  with the bottle body.
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ import numpy as np
 
 from dexsim.sim.scene import bottle_name
 
-__all__ = ["ThreadModel", "STICK_SPEED_RAD_S", "SEAT_AXES", "LID_COLLISION_RELEASED_BITS",
+__all__ = ["ThreadModel", "STICK_SPEED_RAD_S", "STATIC_FRICTION_FACTOR", "SEAT_AXES", "LID_COLLISION_RELEASED_BITS",
            "SKIRT_COLLISION_RELEASED_BITS"]
 
 STICK_SPEED_RAD_S = 0.05
 """Spin below which a slipping thread sticks again, rad/s."""
-SEAT_AXES = ("x", "y", "tilt_x", "tilt_y")
-"""The lid's degrees of freedom, besides lift and twist, that the ``lid_seat_*`` equalities hold while threaded."""
+STATIC_FRICTION_FACTOR = 1.15
+"""Static over kinetic thread friction (plastic on plastic: 1.1-1.3)."""
+SEAT_AXES = ("x", "y", "tumble")
+"""The lid's joints, besides lift and twist, that the ``lid_seat_*`` equalities hold while threaded."""
 LID_COLLISION_RELEASED_BITS = 1 | 4
 """conaffinity of the lid's outer collision geoms once released: hand/floor (1) and the bottle body (4)."""
 SKIRT_COLLISION_RELEASED_BITS = 8
@@ -59,6 +61,8 @@ class ThreadModel:
         twist, lift = m.joint(bottle_name("lid_twist")), m.joint(bottle_name("lid_lift"))
         self._twist_qpos, self._twist_dof = int(twist.qposadr[0]), int(twist.dofadr[0])
         self._lift_jnt, self._twist_jnt = lift.id, twist.id
+        self._ball_dof = int(m.joint(bottle_name("lid_tumble")).dofadr[0])
+        self._thread_body = m.body(bottle_name("lid_thread")).id
         self._thread_eq = m.equality(bottle_name("thread")).id
         self._seat_eqs = [m.equality(bottle_name(f"lid_seat_{axis}")).id for axis in SEAT_AXES]
         self._lock_eq = m.equality(bottle_name("thread_lock")).id
@@ -67,7 +71,9 @@ class ThreadModel:
         self._skirt_geoms = list(skirt_geoms)
         self._lid_geoms = [g for g in range(m.ngeom) if m.geom_bodyid[g] == lid_body
                            and g not in self._skirt_geoms and (m.geom_contype[g] or m.geom_conaffinity[g])]
+        self._lid_body = lid_body
         self._lid_conaffinity = m.geom_conaffinity[self._lid_geoms].copy()
+        self._lid_body_conaffinity = int(m.body_conaffinity[lid_body])
         self._skirt_conaffinity = m.geom_conaffinity[self._skirt_geoms].copy()
         self._limited = m.jnt_limited[[self._lift_jnt, self._twist_jnt]].copy()
         self.static_friction_nm = 0.0
@@ -82,8 +88,12 @@ class ThreadModel:
     # ---------------------------------------------------------------------------------------- configuration
     def configure(self, pitch_m: float, static_friction_nm: float, load_friction_m: float,
                   engaged_turns: float, max_tighten_turns: float, travel_m: float) -> None:
-        """Set the thread geometry and friction (call before ``mj_setConst``)."""
+        """Set the thread geometry and friction and the threaded lid's collision bits (call before
+        ``mj_setConst``)."""
         m = self.model
+        m.geom_conaffinity[self._lid_geoms] = self._lid_conaffinity
+        m.geom_conaffinity[self._skirt_geoms] = self._skirt_conaffinity
+        m.body_conaffinity[self._lid_body] = self._lid_body_conaffinity
         coupling = pitch_m / (2.0 * np.pi)
         adr, num = int(m.tendon_adr[self._tendon]), int(m.tendon_num[self._tendon])
         for k in range(adr, adr + num):
@@ -96,14 +106,24 @@ class ThreadModel:
         self.load_friction_m = float(load_friction_m)
         self.release_angle = engaged_turns * 2.0 * np.pi
 
+    def set_constraint_scales(self, lid_mass: float, lid_inertia: np.ndarray) -> None:
+        """Give the lid's constraints the lid's own inverse mass and inertia as compliance scale (call after
+        ``mj_setConst``). MuJoCo scales a constraint's softness by ``*_invweight0`` from the inverse mass matrix,
+        which the redundant twist hinge and ball make ~1e8 for rotations about the axis: the thread lock and the
+        seat would hold with ~6 N m/rad instead of ~2000."""
+        m = self.model
+        spin, tilt = 1.0 / float(lid_inertia[2]), 1.0 / float(min(lid_inertia[0], lid_inertia[1]))
+        m.dof_invweight0[self._twist_dof] = spin
+        m.dof_invweight0[self._ball_dof:self._ball_dof + 3] = (tilt, tilt, spin)
+        for body in (self._lid_body, self._thread_body):
+            m.body_invweight0[body] = (1.0 / lid_mass, tilt)
+
     def reset(self) -> None:
-        """Engage the thread at the current lid angle, stuck (call after ``mj_resetData``)."""
+        """Engage the thread at the current lid angle, stuck (call after ``mj_resetData`` and :meth:`configure`)."""
         m, d = self.model, self.data
         self.engaged = True
         d.eq_active[self._thread_eq] = 1
         d.eq_active[self._seat_eqs] = 1
-        m.geom_conaffinity[self._lid_geoms] = self._lid_conaffinity
-        m.geom_conaffinity[self._skirt_geoms] = self._skirt_conaffinity
         m.jnt_limited[[self._lift_jnt, self._twist_jnt]] = self._limited
         self.axial_load_n = 0.0
         self._stick()
@@ -111,7 +131,7 @@ class ThreadModel:
     # --------------------------------------------------------------------------------------------- stepping
     @property
     def friction_torque_nm(self) -> float:
-        """Friction torque the thread can hold at the current axial load, N m."""
+        """Kinetic friction torque of the thread at the current axial load, N m (it holds 1.15x this)."""
         return self.static_friction_nm + self.load_friction_m * abs(self.axial_load_n)
 
     def update(self) -> bool:
@@ -123,7 +143,7 @@ class ThreadModel:
         self.axial_load_n = float(forces[self._thread_row])
         limit = self.friction_torque_nm
         if self.stuck:
-            if abs(forces[self._lock_row]) > limit:
+            if abs(forces[self._lock_row]) > STATIC_FRICTION_FACTOR * limit:
                 self.stuck = False
                 d.eq_active[self._lock_eq] = 0
                 self.model.dof_frictionloss[self._twist_dof] = limit
@@ -153,11 +173,16 @@ class ThreadModel:
         self.stuck = False
         d.eq_active[self._thread_eq] = 0
         d.eq_active[self._seat_eqs] = 0
-        d.eq_active[self._lock_eq] = 0
         m.jnt_limited[[self._lift_jnt, self._twist_jnt]] = 0
         m.dof_frictionloss[self._twist_dof] = 0.0
+        d.qvel[self._ball_dof + 2] += d.qvel[self._twist_dof]  # the spin carries over to the ball
+        d.qvel[self._twist_dof] = 0.0
+        m.eq_data[self._lock_eq, 0] = d.qpos[self._twist_qpos]
+        d.eq_active[self._lock_eq] = 1  # the ball carries all rotation now; the redundant hinge is pinned
         m.geom_conaffinity[self._lid_geoms] = LID_COLLISION_RELEASED_BITS
         m.geom_conaffinity[self._skirt_geoms] = SKIRT_COLLISION_RELEASED_BITS
+        m.body_conaffinity[self._lid_body] = (self._lid_body_conaffinity | LID_COLLISION_RELEASED_BITS
+                                              | SKIRT_COLLISION_RELEASED_BITS)  # the broad phase filters by body
         self.axial_load_n = 0.0
 
     def _locate_rows(self) -> None:

@@ -84,11 +84,13 @@ def test_an_axial_pull_of_50_newton_turns_nothing(sim: UnscrewSimulation) -> Non
 
 
 def test_thread_friction_grows_with_axial_load(sim: UnscrewSimulation) -> None:
-    """A torque that turns the unloaded lid is held once the lid is pressed onto the thread."""
+    """A torque that turns the unloaded lid is held once the lid is pressed onto the thread (bottle held still)."""
     axis = _bottle_axis(sim)
+    bottle_qpos = sim.data.qpos[sim._bottle_qpos:sim._bottle_qpos + 7].copy()
     for _ in range(500):
+        sim.data.qpos[sim._bottle_qpos:sim._bottle_qpos + 7] = bottle_qpos
+        sim.data.qvel[sim._bottle_dof:sim._bottle_dof + 6] = 0.0
         sim.data.xfrc_applied[sim._lid_body, :3] = -20.0 * axis  # pressed down onto the bottle
-        sim.data.xfrc_applied[sim._bottle_body, :3] = 20.0 * axis
         sim.data.qfrc_applied[sim._twist_dof] = 0.04  # 4x the unloaded friction
         sim.step_physics(sim.model.opt.timestep)
     assert sim.thread.friction_torque_nm > 0.04
@@ -104,7 +106,7 @@ def test_release_after_the_engaged_length_frees_the_lid(sim: UnscrewSimulation) 
     assert lid.released
     assert lid.turns >= sim.config.engaged_turns
     assert not sim.thread.engaged
-    for name in ("thread", "thread_lock", "lid_seat_x", "lid_seat_y", "lid_seat_tilt_x", "lid_seat_tilt_y"):
+    for name in ("thread", "lid_seat_x", "lid_seat_y", "lid_seat_tumble"):
         assert sim.data.eq_active[sim.model.equality(bottle_name(name)).id] == 0
 
 
@@ -120,7 +122,7 @@ def test_released_lid_slides_off_the_neck_and_falls(sim: UnscrewSimulation) -> N
 
     start = sim.lid_position_in_hand()
     hold_lid_down(0.5)
-    assert np.linalg.norm(sim.lid_position_in_hand() - start) < 1e-4  # threaded: stays put
+    assert np.linalg.norm(sim.lid_position_in_hand() - start) < 1e-3  # threaded: stays put
     sim.model.opt.gravity[:] = (0.0, 0.0, -9.81)
     _unscrew_gently(sim)
     assert sim.lid_state().released
