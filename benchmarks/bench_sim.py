@@ -12,7 +12,9 @@ Run: ``.venv/bin/python benchmarks/bench_sim.py [--episodes 100] [--steps 400]``
 * Peer: Gymnasium-Robotics' Shadow-hand HandManipulate env reaches 107 env steps/s with one 96 px camera on
   this machine kind (shared/facts.md; it does not run on MuJoCo >= 3.12, so it cannot run beside us). The goal
   is >= 3x that (321 env steps/s) with two 96 px cameras.
-* Expert: success rate of the clean scripted expert over ``--episodes`` seeded randomised resets.
+* Expert: success rate of the clean scripted expert over ``--episodes`` seeded resets (seeds 0..N-1) for each
+  randomisation preset (``nominal``, ``eval``, ``train``), reading the lid pose from sim state and from
+  proprioception only (the code path used on the real hand).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np  # noqa: E402
 import dexsim  # noqa: E402,F401
 from dexsim.interface import OBS_JOINT_POSITIONS, target_to_action  # noqa: E402
 from dexsim.rollout import run_episode  # noqa: E402
+from dexsim.sim.config import PRESET_NAMES  # noqa: E402
 from dexsim.sim.expert import UnscrewExpert  # noqa: E402
 
 SHADOW_HAND_ONE_CAMERA_STEPS_PER_S = 107.0
@@ -157,41 +160,54 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400, help="env steps per timing run (whole expert episodes)")
     parser.add_argument("--repeats", type=int, default=10, help="interleaved timing rounds per configuration")
     parser.add_argument("--size", type=int, default=96, help="camera resolution, px")
-    parser.add_argument("--episodes", type=int, default=100, help="expert episodes for the success rate (0: skip)")
+    parser.add_argument("--episodes", type=int, default=100, help="expert episodes per preset and mode (0: skip)")
+    parser.add_argument("--presets", default=",".join(PRESET_NAMES), help="comma-separated sim presets to tabulate")
+    parser.add_argument("--skip-timing", action="store_true", help="only the expert table")
     args = parser.parse_args()
 
-    episodes = expert_episodes(args.steps)
-    steps = sum(len(targets) for _, targets in episodes)
-    print(f"MuJoCo {mujoco.__version__}, MUJOCO_GL={os.environ['MUJOCO_GL']}, {steps} steps per run "
+    if not args.skip_timing:
+        time_throughput(args.steps, args.repeats, args.size)
+    if args.episodes:
+        expert_table(args.episodes, args.presets.split(","))
+
+
+def time_throughput(steps: int, repeats: int, size: int) -> None:
+    """Print env vs raw-loop steps/s and their overhead ratios, state only and with two cameras."""
+    episodes = expert_episodes(steps)
+    total = sum(len(targets) for _, targets in episodes)
+    print(f"MuJoCo {mujoco.__version__}, MUJOCO_GL={os.environ['MUJOCO_GL']}, {total} steps per run "
           f"({len(episodes)} expert episodes), "
-          f"{args.repeats} interleaved rounds (steps/s: best round; env/raw: median of the paired time ratios), "
+          f"{repeats} interleaved rounds (steps/s: best round; env/raw: median of the paired time ratios), "
           "20 Hz control (25 x 2 ms physics steps per env step)")
     print(f"{'configuration':<28}{'raw loop/s':>12}{'env/s':>10}{'env/raw wall':>14}{'env/raw CPU':>13}")
     rates = {}
-    for label, cameras in (("state only", ()), (f"two {args.size} px cameras", ("top", "wrist"))):
-        raw, env, wall_ratio, cpu_ratio = interleaved_rates(cameras, episodes, args.size, args.repeats)
+    for label, cameras in (("state only", ()), (f"two {size} px cameras", ("top", "wrist"))):
+        raw, env, wall_ratio, cpu_ratio = interleaved_rates(cameras, episodes, size, repeats)
         rates[label] = env
         print(f"{label:<28}{raw:>12.0f}{env:>10.0f}{wall_ratio:>13.2f}x{cpu_ratio:>12.2f}x")
-    two_cam = rates[f"two {args.size} px cameras"]
+    two_cam = rates[f"two {size} px cameras"]
     print(f"two cameras vs Shadow-hand env with one camera ({SHADOW_HAND_ONE_CAMERA_STEPS_PER_S:.0f}/s, facts.md): "
           f"{two_cam / SHADOW_HAND_ONE_CAMERA_STEPS_PER_S:.2f}x (goal >= 3x)")
 
-    if args.episodes:
-        env = gym.make("AllegroUnscrew-sim", cameras=())
-        for privileged, sensing in ((True, "lid pose from sim state"), (False, "proprioception only")):
+
+def expert_table(episodes: int, presets: list[str]) -> None:
+    """Print the clean expert's success per preset and sensing mode over seeds 0..episodes-1."""
+    print(f"expert over seeds 0..{episodes - 1} per preset (clean demonstrations, 40 s limit)")
+    print(f"{'preset':<9}{'lid pose from':<16}{'success':>9}{'rate':>7}{'median s':>10}{'wall s':>8}  outcomes")
+    for preset in presets:
+        env = gym.make("AllegroUnscrew-sim", cameras=(), preset=preset)
+        for privileged, sensing in ((True, "sim state"), (False, "proprioception")):
             expert = UnscrewExpert(env, privileged=privileged)
             start = time.perf_counter()
-            outcomes = [run_episode(env, expert, seed=seed) for seed in range(args.episodes)]
+            outcomes = [run_episode(env, expert, seed=seed) for seed in range(episodes)]
             wall = time.perf_counter() - start
             successes = [o for o in outcomes if o.success]
             reasons: dict[str, int] = {}
             for o in outcomes:
                 reasons[o.termination_reason] = reasons.get(o.termination_reason, 0) + 1
-            durations = np.array([o.duration_s for o in successes] or [np.nan])
-            print(f"expert ({sensing}): {len(successes)}/{args.episodes} successes over seeds "
-                  f"0..{args.episodes - 1} ({100 * len(successes) / args.episodes:.0f}%), outcomes {reasons}, "
-                  f"time to release median {np.median(durations):.1f} s, max {np.max(durations):.1f} s; "
-                  f"{wall:.0f} s wall")
+            median = float(np.median([o.duration_s for o in successes])) if successes else float("nan")
+            print(f"{preset:<9}{sensing:<16}{len(successes):>5}/{episodes:<3}{100 * len(successes) / episodes:>6.0f}%"
+                  f"{median:>10.1f}{wall:>8.0f}  {reasons}", flush=True)
         env.close()
 
 

@@ -4,16 +4,18 @@ Model (MuJoCo constraints switched by this module once per physics step; see ``d
 
 * **Screw coupling.** Body ``lid_thread`` slides (``lid_lift``) and turns (``lid_twist``) on the bottle axis;
   the fixed tendon ``thread`` = ``lift - p/2pi * twist`` is held at zero by a tendon equality. (A *joint*
-  equality between the two would be ~100x softer: MuJoCo scales its compliance by the sum of both joints' inverse
-  inertias, and the lid's spin inertia is tiny; the tendon's compliance uses the coupled inverse mass.)
+  equality between the two is far softer: MuJoCo scales its compliance by the sum of both joints' inverse
+  inertias, ignoring the coupling coefficient, ~3e5 for the lid's spin against ~100 for the tendon's coupled
+  inverse mass; it let the lift lag the twist by 0.45 mm under the expert, the tendon by < 1 um.)
   The equality force is the thread's axial load ``F`` (N).
 * **Friction.** ``T = T0 + k |F|`` (``T0``: liner and seal drag, randomised; ``k = mu r / cos(flank)``,
   ``SimConfig.thread_load_friction_m``). *Stick*: the joint equality ``thread_lock`` pins the twist at its
   current angle (a positional constraint, so a held lid cannot creep); it lets go when the torque it holds
-  exceeds the static limit :data:`STATIC_FRICTION_FACTOR` ``x T``. *Slip*: the hinge's ``frictionloss`` is set to ``T`` every step; when the spin falls below
-  :data:`STICK_SPEED_RAD_S` the lock engages again. Because ``k`` exceeds ``p/2pi``, an axial force alone can
-  never turn the lid (self-locking).
-* **No coasting.** The joints have no armature: the lid spins with its own inertia only.
+  exceeds the static limit :data:`STATIC_FRICTION_FACTOR` ``x T``. *Slip*: the hinge's ``frictionloss`` is set
+  to ``T`` every step; when the spin falls below :data:`STICK_SPEED_RAD_S` the lock engages again. Because
+  ``k`` exceeds ``p/2pi``, an axial force alone can never turn the lid (self-locking).
+* **No coasting.** The lift and twist have no armature: the lid spins with its own inertia only (the ball
+  joint's 1e-7 kg m^2 armature acts only on the released lid, 2-5 % of its inertia).
 * **Release.** After the engaged length the thread and the ``lid_seat_*`` equalities (which hold the cross
   slides and the lid's ball joint while threaded) switch off, the lift and twist lose their limits, and the lock
   pins the twist (its spin passes to the ball); the lid is then a free rigid body relative to the bottle (three
@@ -28,8 +30,8 @@ import numpy as np
 
 from dexsim.sim.scene import bottle_name
 
-__all__ = ["ThreadModel", "STICK_SPEED_RAD_S", "STATIC_FRICTION_FACTOR", "SEAT_AXES", "LID_COLLISION_RELEASED_BITS",
-           "SKIRT_COLLISION_RELEASED_BITS"]
+__all__ = ["ThreadModel", "STICK_SPEED_RAD_S", "STATIC_FRICTION_FACTOR", "SEAT_AXES",
+           "LID_COLLISION_RELEASED_BITS", "SKIRT_COLLISION_RELEASED_BITS"]
 
 STICK_SPEED_RAD_S = 0.05
 """Spin below which a slipping thread sticks again, rad/s."""

@@ -64,8 +64,9 @@ def test_samples_cover_each_range_of_the_train_preset() -> None:
 def test_placement_and_yaw_move_the_bottle() -> None:
     """As placed (no settling), and still after the bottle has settled in the fingers' cradle."""
     for settle_s in (0.0, 0.3):
-        base, moved, turned, back = (_env(settle_s=settle_s, **knob) for knob in (
-            {}, {"placement_y_m": (0.015, 0.015)}, {"bottle_yaw_deg": (10.0, 10.0)}, {"bottle_yaw_deg": (-10.0, -10.0)}))
+        knobs = ({}, {"placement_y_m": (0.015, 0.015)}, {"bottle_yaw_deg": (10.0, 10.0)},
+                 {"bottle_yaw_deg": (-10.0, -10.0)})
+        base, moved, turned, back = (_env(settle_s=settle_s, **knob) for knob in knobs)
         for env in (base, moved, turned, back):
             env.reset(seed=4)
         offset = moved.simulation.bottle_position_in_hand() - base.simulation.bottle_position_in_hand()
