@@ -35,6 +35,7 @@ from PIL import Image  # noqa: E402
 
 import dexsim  # noqa: E402,F401
 from dexsim.rollout import run_episode  # noqa: E402
+from dexsim.sim.appearance import project_to_pixel  # noqa: E402
 from dexsim.sim.config import PRESET_NAMES  # noqa: E402
 from dexsim.sim.expert import UnscrewExpert  # noqa: E402
 from dexsim.sim.scene import bottle_name, hand_name  # noqa: E402
@@ -52,15 +53,6 @@ def _segment(renderer: mujoco.Renderer, data: mujoco.MjData, camera: str) -> np.
     ids = renderer.render()[..., 0].copy()
     renderer.disable_segmentation_rendering()
     return ids
-
-
-def project(model: mujoco.MjModel, data: mujoco.MjData, camera: int, point: np.ndarray,
-            size: int) -> tuple[float, float]:
-    """Pixel (column, row) of a world point in a square ``size`` px image of ``camera``."""
-    local = data.cam_xmat[camera].reshape(3, 3).T @ (point - data.cam_xpos[camera])
-    focal = size / 2 / math.tan(math.radians(model.cam_fovy[camera]) / 2)
-    depth = max(-local[2], 1e-9)  # cameras look along their -z
-    return size / 2 + focal * local[0] / depth, size / 2 - focal * local[1] / depth
 
 
 def _in_centre_crop(pixel: tuple[float, float], size: int) -> bool:
@@ -91,9 +83,8 @@ def framing(episodes: int, size: int, min_pixels: int, preset: str) -> dict[str,
             c["lid"] += int((ids == lid).sum() >= min_pixels)
             c["tip"] += int((ids == tip).sum() >= min_pixels)
             cam_id = model.camera(model_name).id
-            c["lid_c"] += int(_in_centre_crop(project(model, sim.data, cam_id, sim.data.xpos[lid_body], size), size))
-            c["tip_c"] += int(_in_centre_crop(project(model, sim.data, cam_id, sim.data.site_xpos[tip_site], size),
-                                              size))
+            for key, point in (("lid_c", sim.data.xpos[lid_body]), ("tip_c", sim.data.site_xpos[tip_site])):
+                c[key] += int(_in_centre_crop(project_to_pixel(model, sim.data, cam_id, point, size), size))
             c["dark"] += float((image.max(axis=-1) < DARK_LEVEL).mean())
             c["void"] += float((ids < 0).mean())
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import math
 
+import mujoco
 import numpy as np
 from dm_control import mjcf
 from numpy.typing import NDArray
@@ -33,6 +34,7 @@ __all__ = [
     "dress_bottle",
     "add_surroundings",
     "look_at_xyaxes",
+    "project_to_pixel",
 ]
 
 LID_QUADRANT_RGB: tuple[tuple[int, int, int], ...] = (
@@ -153,3 +155,16 @@ def look_at_xyaxes(position: NDArray[np.floating], target: NDArray[np.floating],
     right /= norm
     image_up = np.cross(right, forward)
     return tuple(float(v) for v in (*right, *image_up))
+
+
+def project_to_pixel(model: mujoco.MjModel, data: mujoco.MjData, camera: int, point: NDArray[np.floating],
+                     size: int) -> tuple[float, float]:
+    """Pixel (column, row) at which camera ``camera`` sees the world point ``point`` in a square ``size`` px image.
+
+    Uses the camera pose of the last ``mj_forward``/``mj_step`` and its vertical field of view; columns grow to
+    the right, rows downwards, (0, 0) is the top-left corner. Points behind the camera give meaningless values.
+    """
+    local = data.cam_xmat[camera].reshape(3, 3).T @ (np.asarray(point, dtype=np.float64) - data.cam_xpos[camera])
+    focal = size / 2 / math.tan(math.radians(float(model.cam_fovy[camera])) / 2)
+    depth = max(-float(local[2]), 1e-9)  # cameras look along their -z
+    return size / 2 + focal * float(local[0]) / depth, size / 2 - focal * float(local[1]) / depth

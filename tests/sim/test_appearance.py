@@ -1,13 +1,25 @@
-"""What the cameras see: the lid marker reads the angle modulo 360 deg in both cameras; no view is mostly void."""
+"""What the cameras see: the lid marker reads the angle modulo 360 deg in both cameras, both cameras frame the lid
+and the index fingertip through the expert's gait, no view is mostly void."""
 
 import math
 
+import gymnasium as gym
 import mujoco
 import numpy as np
 import pytest
 
-from dexsim.sim.appearance import LID_QUADRANT_RGB, LID_STRIPE_RGB, lid_marker_colour, lid_marker_faces, look_at_xyaxes
+import dexsim  # noqa: F401
+from dexsim.rollout import run_episode
+from dexsim.sim.appearance import (
+    LID_QUADRANT_RGB,
+    LID_STRIPE_RGB,
+    lid_marker_colour,
+    lid_marker_faces,
+    look_at_xyaxes,
+    project_to_pixel,
+)
 from dexsim.sim.config import SimConfig
+from dexsim.sim.expert import UnscrewExpert
 from dexsim.sim.scene import CAMERA_NAMES, bottle_name, hand_name
 from dexsim.sim.simulation import UnscrewSimulation
 
@@ -108,3 +120,38 @@ def test_look_at_points_the_camera_at_the_target() -> None:
     assert up[2] > 0 and abs(right @ up) < 1e-12
     with pytest.raises(ValueError, match="parallel"):
         look_at_xyaxes(position, position + (0.0, 0.0, 1.0), (0.0, 0.0, 1.0))
+
+
+def test_projection_matches_the_rendered_lid(sim) -> None:
+    """The lid centre projects into the middle of the lid's rendered pixels in both cameras."""
+    _set_lid_angle(sim, 0.0)
+    lid_body = sim.model.body(bottle_name("lid")).id
+    for camera, model_name in MODEL_CAMERA.items():
+        rows, cols = np.nonzero(_lid_mask(sim, camera, 96))
+        col, row = project_to_pixel(sim.model, sim.data, sim.model.camera(model_name).id, sim.data.xpos[lid_body], 96)
+        assert abs(col - cols.mean()) < 4 and abs(row - rows.mean()) < 4, (camera, col, row)
+
+
+@pytest.mark.parametrize(("preset", "seed"), [("nominal", 0), ("train", 1)])
+def test_cameras_frame_the_lid_and_index_tip_through_the_expert_gait(preset: str, seed: int) -> None:
+    """Lid centre and index fingertip stay inside the central crop a policy keeps (84 of 96 px) at every step."""
+    env = gym.make("AllegroUnscrew-sim", cameras=(), preset=preset)
+    sim = env.unwrapped.simulation
+    lid_body, tip_site = sim.model.body(bottle_name("lid")).id, sim.model.site(hand_name("index_tip")).id
+    grasp_steps = int(UnscrewExpert(env).config.grasp_s * sim.config.control_hz)  # the fingers start raised
+    outside: list[tuple[str, str, int]] = []
+
+    def check(step) -> None:
+        if sim.time * sim.config.control_hz < grasp_steps:
+            return
+        for camera, model_name in MODEL_CAMERA.items():
+            cam = sim.model.camera(model_name).id
+            for part, point in (("lid", sim.data.xpos[lid_body]), ("index tip", sim.data.site_xpos[tip_site])):
+                pixel = project_to_pixel(sim.model, sim.data, cam, point, 96)
+                if not all(6 <= v <= 90 for v in pixel):
+                    outside.append((camera, part, round(sim.time * sim.config.control_hz)))
+
+    outcome = run_episode(env, UnscrewExpert(env), seed=seed, on_step=check)
+    env.close()
+    assert outcome.success
+    assert not outside, outside[:5]
