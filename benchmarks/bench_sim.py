@@ -12,6 +12,8 @@ Run: ``.venv/bin/python benchmarks/bench_sim.py [--episodes 100] [--steps 400]``
 * Peer: Gymnasium-Robotics' Shadow-hand HandManipulate env reaches 107 env steps/s with one 96 px camera on
   this machine kind (shared/facts.md; it does not run on MuJoCo >= 3.12, so it cannot run beside us). The goal
   is >= 3x that (321 env steps/s) with two 96 px cameras.
+* Thread: over ``--thread-episodes`` expert episodes per preset, sampled after every physics step, the largest
+  lift error of the threaded lid (goal <= 0.05 mm), the largest axial load and each joint's peak effort / limit.
 * Expert: success rate of the clean scripted expert over ``--episodes`` seeded resets (seeds 0..N-1) for each
   randomisation preset (``nominal``, ``eval``, ``train``), reading the lid pose from sim state and from
   proprioception only (the code path used on the real hand).
@@ -30,6 +32,7 @@ import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 
 import dexsim  # noqa: E402,F401
+from dexsim.hand import torque_limits  # noqa: E402
 from dexsim.interface import OBS_JOINT_POSITIONS, target_to_action  # noqa: E402
 from dexsim.rollout import run_episode  # noqa: E402
 from dexsim.sim.config import PRESET_NAMES  # noqa: E402
@@ -162,13 +165,56 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=96, help="camera resolution, px")
     parser.add_argument("--episodes", type=int, default=100, help="expert episodes per preset and mode (0: skip)")
     parser.add_argument("--presets", default=",".join(PRESET_NAMES), help="comma-separated sim presets to tabulate")
-    parser.add_argument("--skip-timing", action="store_true", help="only the expert table")
+    parser.add_argument("--thread-episodes", type=int, default=10,
+                        help="expert episodes per preset for the thread figures (0: skip)")
+    parser.add_argument("--skip-timing", action="store_true", help="no throughput timing")
     args = parser.parse_args()
 
     if not args.skip_timing:
         time_throughput(args.steps, args.repeats, args.size)
     if args.episodes:
         expert_table(args.episodes, args.presets.split(","))
+    if args.thread_episodes:
+        thread_report(args.thread_episodes, args.presets.split(","))
+
+
+def thread_report(episodes: int, presets: list[str]) -> None:
+    """Print, per preset over expert episodes (seeds 0..episodes-1), sampled after every physics step: the largest
+    lift error of the threaded lid, the largest axial thread load, and each joint's peak |effort| / torque limit."""
+    print(f"thread under the expert, every physics step of seeds 0..{episodes - 1}")
+    for preset in presets:
+        lift_error, load, effort = thread_figures(preset, episodes)
+        ratio = np.round(effort / torque_limits(), 2).reshape(4, 4)
+        print(f"{preset:<9}max |lift - pitch/2pi twist| {1e6 * lift_error:.2f} um, max axial load {load:.1f} N; "
+              f"peak |effort|/limit index {ratio[0].tolist()} middle {ratio[1].tolist()} ring {ratio[2].tolist()} "
+              f"thumb {ratio[3].tolist()}")
+
+
+def thread_figures(preset: str, episodes: int) -> tuple[float, float, np.ndarray]:
+    """(largest lift error m, largest axial load N, peak |effort| per joint N m) over expert episodes."""
+    env = gym.make("AllegroUnscrew-sim", cameras=(), preset=preset)
+    sim = env.unwrapped.simulation
+    coupling = sim.config.thread_pitch_m / (2 * np.pi)
+    dt = sim.model.opt.timestep
+    worst = {"lift_error": 0.0, "load": 0.0}
+    effort = np.zeros(16)
+    step_once = sim.step_physics
+
+    def sampled(seconds: float) -> None:
+        for _ in range(int(round(seconds / dt))):
+            step_once(dt)
+            lid = sim.lid_state()
+            if not lid.released:
+                worst["lift_error"] = max(worst["lift_error"], abs(lid.lift - coupling * lid.angle))
+                worst["load"] = max(worst["load"], abs(sim.thread.axial_load_n))
+            np.maximum(effort, np.abs(sim.joint_efforts()), out=effort)
+
+    sim.step_physics = sampled  # type: ignore[method-assign]  # sample inside the env's control step
+    expert = UnscrewExpert(env)
+    for seed in range(episodes):
+        run_episode(env, expert, seed=seed)
+    env.close()
+    return worst["lift_error"], worst["load"], effort
 
 
 def time_throughput(steps: int, repeats: int, size: int) -> None:
