@@ -125,7 +125,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _collect(args: argparse.Namespace) -> int:
     from dexsim.data.collect import collect_expert_demos, defect_counts, parse_defect_mix
-    from dexsim.sim.config import SimConfig
+    from dexsim.sim.config import sim_config
     from dexsim.sim.expert import DefectMode
 
     mix = parse_defect_mix(args.defect_mix or "", [d.value for d in DefectMode])
@@ -137,8 +137,8 @@ def _collect(args: argparse.Namespace) -> int:
     if output.exists() and not output.is_dir():
         raise ValueError(f"dataset directory {output} is a file")
     cameras = tuple(c for c in args.cameras.split(",") if c)
-    config = SimConfig(image_size=args.image_size, control_hz=args.control_hz, cameras=cameras,
-                       time_limit_s=args.time_limit)
+    config = sim_config(args.preset, image_size=args.image_size, control_hz=args.control_hz, cameras=cameras,
+                        time_limit_s=args.time_limit)
     if mix:
         counts = defect_counts(args.episodes, mix)
         clean = args.episodes - sum(counts.values())
@@ -167,6 +167,8 @@ def register(subparsers: Any) -> None:
                          "highest seed in it; seeds already in the dataset are refused)")
     collect.add_argument("--defect-mix", default="", metavar="MODE=FRAC,...",
                          help="fraction of episodes per defect mode, e.g. jitter=0.1,aborted=0.05")
+    collect.add_argument("--preset", default="nominal",
+                         help="sim randomisation preset: nominal, train or eval (default: nominal)")
     collect.add_argument("--image-size", type=int, default=96, help="camera resolution, px (default: 96)")
     collect.add_argument("--control-hz", type=float, default=20.0, help="control/recording rate (default: 20)")
     collect.add_argument("--cameras", default="top,wrist", help="comma-separated cameras (default: top,wrist)")

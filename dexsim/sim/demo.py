@@ -57,7 +57,7 @@ def _annotate(frame: NDArray[np.uint8], lines: list[str]) -> NDArray[np.uint8]:
 
 
 def run_demo(
-    output: Path, seed: int = 0, defect: DefectMode | None = None, view_size: int = _VIEW_SIZE, tail_s: float = 3.0
+    output: Path, seed: int = 0, defect: DefectMode | None = None, view_size: int = _VIEW_SIZE, tail_s: float = 8.0
 ) -> EpisodeOutcome:
     """Run the expert once in ``AllegroUnscrew-sim`` and write top + wrist views side by side to ``output``.
 

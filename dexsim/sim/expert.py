@@ -45,6 +45,8 @@ CLEAN_LABEL = "clean"
 
 _FINGERTIP_RADIUS_M = 0.012
 _NOMINAL_BOTTLE_RADIUS_M = 0.033
+_ABDUCTION_CANDIDATES = np.linspace(-0.3, 0.47, 12)
+_REMOVAL_STROKE_S = 1.2
 
 
 class DefectMode(str, enum.Enum):
@@ -124,6 +126,7 @@ class UnscrewExpert:
         self._step = 0
         self._task_t = 0.0
         self._index_q = home_pose().copy()
+        self._ik_config = FingerIKConfig(abduction=(self.config.index_abduction, 0.0, 0.0))
         self._lid_centre = self._nominal_lid_centre()
         self._q_measured = home_pose().copy()
         self._noise = np.zeros(16)
@@ -184,18 +187,24 @@ class UnscrewExpert:
     def lid_removal_target(self, since_release: float) -> NDArray[np.float64]:
         """Targets that take a released lid off the bottle, ``since_release`` s after the thread let go.
 
-        The index fingertip presses on the top of the lid, then the index root joint swings outwards (towards
-        the lid end of the bottle), dragging the lid along the bottle axis by friction; the cage holds the bottle.
+        Repeated 1.2 s strokes: the index fingertip presses on the top of the lid, the index root joint swings
+        outwards (towards the lid end of the bottle), dragging the lid along the neck by friction, then the tip
+        lifts and swings back over the lid's new position; the cage holds the bottle.
         """
         target = self.clean_target(self.config.grasp_s)  # caging fingers closed
-        centre, radius = self._measured_lid_centre()
-        press = centre + np.array([radius + _FINGERTIP_RADIUS_M - 0.006, 0.0, 0.0])
+        self._lid_centre = self._measured_lid_centre()
+        centre, radius = self._lid_centre
+        phase = max(0.0, since_release - 0.4) % _REMOVAL_STROKE_S
+        if phase < self._dt:
+            self._aim_index_plane()  # over the lid where it is now
+        pressing = phase < 0.8 * _REMOVAL_STROKE_S
+        press = centre + np.array([radius + _FINGERTIP_RADIUS_M - (0.003 if pressing else -0.012), 0.0, 0.0])
         self._index_q = self._solve_index(press)
         index = FINGER_JOINT_SLICES[Finger.INDEX]
         target[index] = self._index_q[index]
-        swing = min(1.0, max(0.0, (since_release - 0.4) / 1.2))
-        lower, upper = self._ik_config.abduction[0], 0.47
-        target[index.start] = lower + swing * (upper - lower)
+        start, end = self._ik_config.abduction[0], 0.47
+        swing = min(1.0, phase / (0.6 * _REMOVAL_STROKE_S)) if pressing else 0.0
+        target[index.start] = start + swing * (end - start)
         return target
 
     def clean_target(self, t: float, reverse: bool = False) -> NDArray[np.float64]:
@@ -214,11 +223,35 @@ class UnscrewExpert:
             u = (phase_time / cfg.cycle_s) % 1.0
             if u < self._dt / cfg.cycle_s + 1e-9:
                 self._lid_centre = self._measured_lid_centre()
+                self._aim_index_plane()
             point = self._gait_point_at(u, reverse)
         self._index_q = self._solve_index(point)
         sl = FINGER_JOINT_SLICES[Finger.INDEX]
         target[sl] = self._index_q[sl]
         return target
+
+    def _aim_index_plane(self) -> None:
+        """Turn the index root joint so that the finger's plane of motion crosses the lid where it did at the
+        nominal lid position (0.1 rad there): the IK holds the root joint and drops a target's out-of-plane part,
+        so without this a bottle placed along the palm width puts the strokes off the lid's end."""
+        centre, radius = self._lid_centre
+        wanted = self._plane_y(self.config.index_abduction, self._nominal_lid_centre()) + (
+            centre[1] - self._nominal_lid_centre()[0][1])
+        candidates = _ABDUCTION_CANDIDATES
+        reached = np.array([self._plane_y(a, (centre, radius)) for a in candidates])
+        order = np.argsort(reached)
+        abduction = float(np.interp(wanted, reached[order], candidates[order]))
+        self._ik_config = FingerIKConfig(abduction=(abduction, 0.0, 0.0))
+
+    def _plane_y(self, abduction: float, lid: tuple[NDArray[np.float64], float]) -> float:
+        """Hand-frame y the index fingertip reaches at the top of the lid's pressing sweep with this root angle, m."""
+        centre, radius = lid
+        point = centre + np.array([radius + _FINGERTIP_RADIUS_M - self.config.press_depth_m,
+                                   self.config.aim_outward_m, 0.0])
+        targets = fingertip_positions(self._index_q)
+        targets[Finger.INDEX] = point
+        q = solve_fingertips(targets, self._index_q, FingerIKConfig(abduction=(abduction, 0.0, 0.0))).q
+        return float(fingertip_positions(q)[Finger.INDEX][1])
 
     def _solve_index(self, point: NDArray[np.float64]) -> NDArray[np.float64]:
         """Joint angles putting the index fingertip at ``point`` (hand frame, m); other fingers keep theirs."""

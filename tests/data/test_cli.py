@@ -18,7 +18,7 @@ from dexsim.data.collect import defect_counts, parse_defect_mix, plan_defects
 def test_collect_info_check_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "demos"
     assert main(["collect", str(out), "-n", "3", "--seed", "5", "--defect-mix", "hesitation=0.34",
-                 "--image-size", "32", "--time-limit", "2", "--no-progress"]) == 0
+                 "--image-size", "32", "--time-limit", "2", "--preset", "train", "--no-progress"]) == 0
     assert "recorded 3 episodes" in capsys.readouterr().out
     store = DatasetStore.open(out)
     index = store.index()
@@ -26,6 +26,9 @@ def test_collect_info_check_export(tmp_path: Path, capsys: pytest.CaptureFixture
     assert sorted(s.defect for s in index) == ["clean", "clean", "hesitation"]
     assert all(s.length == 40 and s.operator == "scripted-expert" for s in index)  # 2 s at 20 Hz
     assert all(store.episode(s.episode_id).metadata.scene for s in index)
+    scenes = [store.episode(s.episode_id).metadata.scene for s in index]
+    assert all(-10.0 <= scene["bottle_yaw"] <= 10.0 and scene["latency_steps"] in (0, 1, 2) for scene in scenes)
+    assert len({scene["bottle_yaw"] for scene in scenes}) == 3  # the train preset's knobs are drawn per episode
 
     assert main(["dataset", "info", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -52,6 +55,8 @@ def test_errors_exit_2_with_the_path(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["dataset", "check", str(tmp_path / "missing")]) == 2
     assert main(["collect", str(tmp_path / "x"), "--defect-mix", "sneezing=0.1", "--no-progress"]) == 2
     assert "unknown defect mode 'sneezing'" in capsys.readouterr().err
+    assert main(["collect", str(tmp_path / "x"), "--preset", "wild", "--no-progress"]) == 2
+    assert "unknown sim preset 'wild'" in capsys.readouterr().err
 
 
 def test_defect_plan_and_id_parsing(tmp_path: Path) -> None:

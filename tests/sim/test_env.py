@@ -120,3 +120,27 @@ def test_rgb_array_render_shows_both_views() -> None:
 def test_bad_config_raises(field, value) -> None:
     with pytest.raises(ValueError, match=field.split("_")[0]):
         SimConfig(**{field: value})
+
+
+def _lid_past_the_release(environment, drop_bottle: bool) -> dict:
+    """Put the lid just past its release angle (stuck there) and, optionally, the bottle out of the hand; step."""
+    environment.reset(seed=0)
+    sim = environment.unwrapped.simulation
+    angle = sim.config.engaged_turns * 2 * np.pi + 0.01
+    sim.data.qpos[sim._twist_qpos] = angle
+    sim.data.qpos[sim._lift_qpos] = angle * sim.config.thread_pitch_m / (2 * np.pi)
+    sim.thread.reset()
+    if drop_bottle:
+        sim.data.qpos[sim._bottle_qpos + 2] -= 0.2  # 20 cm below the palm
+    *_, terminated, _, info = environment.step(np.zeros(16, dtype=np.float32))
+    assert terminated and sim.lid_state().released
+    return info
+
+
+def test_release_in_hand_is_success_but_release_with_a_drop_is_not() -> None:
+    environment = gym.make("AllegroUnscrew-sim", cameras=())
+    info = _lid_past_the_release(environment, drop_bottle=False)
+    assert info["success"] and info["termination_reason"] == "success"
+    info = _lid_past_the_release(environment, drop_bottle=True)
+    assert not info["success"] and info["bottle_dropped"] and info["termination_reason"] == "bottle_dropped"
+    environment.close()

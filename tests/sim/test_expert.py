@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import dexsim  # noqa: F401
+from dexsim.hand import home_pose
 from dexsim.rollout import run_episode
 from dexsim.sim.expert import CLEAN_LABEL, DefectMode, UnscrewExpert
 
@@ -57,14 +58,21 @@ def test_expert_from_proprioception_alone(env) -> None:
     assert sum(o.success for o in outcomes) >= 7, [(o.termination_reason, o.duration_s) for o in outcomes]
 
 
-def test_expert_slides_a_released_lid_off(env) -> None:
+def test_expert_slides_a_released_lid_off_and_it_falls_when_the_hand_opens(env) -> None:
     expert = UnscrewExpert(env)
     outcome = run_episode(env, expert, seed=5)
     assert outcome.success
     simulation = env.unwrapped.simulation
     lift_at_release = simulation.lid_state().lift
-    for k in range(50):  # 2.5 s at 20 Hz
+    for k in range(200):  # 10 s at 20 Hz: eight strokes
         simulation.set_joint_targets(expert.lid_removal_target(k / 20))
         simulation.step_physics(0.05)
-    assert simulation.lid_state().lift > lift_at_release + 0.015  # well clear of the bottle's neck
+    assert simulation.lid_state().lift > lift_at_release + 0.015  # off the bottle's neck
+    assert not simulation.bottle_dropped()
+    simulation.set_joint_targets(home_pose())  # the hand opens: nothing holds the lid any more
+    simulation.step_physics(1.0)
+    data = simulation.data
+    lid_in_bottle = data.xmat[simulation._bottle_body].reshape(3, 3).T @ (
+        data.xpos[simulation._lid_body] - data.xpos[simulation._bottle_body])
+    assert np.hypot(*lid_in_bottle[:2]) > 0.01  # off the bottle's axis: it came off the neck and dropped
     assert not simulation.bottle_dropped()
