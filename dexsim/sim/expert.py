@@ -2,8 +2,9 @@
 
 Strategy (after the measured feasibility probe in ``shared/facts.md``):
 
-1. *Grasp* (first ``grasp_s``): middle and ring curl over the bottle at their torque limits, caging it against
-   the palm and the proximal phalanges; the index finger rises above the lid; the thumb stays parked.
+1. *Grasp* (first ``grasp_s``): middle and ring curl over the bottle towards fixed joint targets, caging it
+   against the palm and the proximal phalanges (their medial and distal joints end up at their torque limits,
+   the proximal ones at about half); the index finger rises above the lid; the thumb stays parked.
 2. *Gait* (repeated ``cycle_s`` cycles): the index fingertip follows targets on a circle about the lid axis:
    a pressing sweep over the top of the lid from the fingertip side towards the wrist (the unscrewing stroke,
    commanded ``press_depth_m`` inside the lid surface for normal force), a lift, a swing back, a press down.
@@ -12,7 +13,9 @@ Strategy (after the measured feasibility probe in ``shared/facts.md``):
    the caging middle and ring fingertips rest on the bottle body, so each one's measured position (forward
    kinematics of the measured joints) gives the bottle axis under that finger, and the line through the two
    extrapolated to the lid gives the lid axis (the strokes yaw the bottle, pushing the lid end towards the
-   wrist; only feedback follows that).
+   wrist; only feedback follows that). Proprioception does not tell where the lid is along the palm width; the
+   nominal position is used. Every cycle the index root joint is set so that the finger's plane crosses the lid
+   where it does at the nominal position.
 
 Targets are turned into the env's delta actions with :func:`dexsim.interface.target_to_action`, so the expert
 drives either env.

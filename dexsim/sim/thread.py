@@ -60,6 +60,8 @@ class ThreadModel:
     def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, skirt_geoms: list[int]) -> None:
         self.model, self.data = model, data
         m = model
+        self._qpos, self._qvel, self._eq_active = data.qpos, data.qvel, data.eq_active
+        self._frictionloss = model.dof_frictionloss
         twist, lift = m.joint(bottle_name("lid_twist")), m.joint(bottle_name("lid_lift"))
         self._twist_qpos, self._twist_dof = int(twist.qposadr[0]), int(twist.dofadr[0])
         self._lift_jnt, self._twist_jnt = lift.id, twist.id
@@ -137,24 +139,27 @@ class ThreadModel:
         return self.static_friction_nm + self.load_friction_m * abs(self.axial_load_n)
 
     def update(self) -> bool:
-        """Switch stick/slip for the step just taken; release at the engaged length. True if released now."""
-        d = self.data
+        """Switch stick/slip for the step just taken; release at the engaged length. True if released now.
+
+        Runs after every physics step, so it reads and writes through cached array views (``efc_force`` moves
+        with the constraint count and is fetched each time)."""
         if not self.engaged:
             return False
-        forces = d.efc_force
-        self.axial_load_n = float(forces[self._thread_row])
-        limit = self.friction_torque_nm
+        forces = self.data.efc_force
+        axial = float(forces[self._thread_row])
+        self.axial_load_n = axial
+        limit = self.static_friction_nm + self.load_friction_m * abs(axial)
         if self.stuck:
             if abs(forces[self._lock_row]) > STATIC_FRICTION_FACTOR * limit:
                 self.stuck = False
-                d.eq_active[self._lock_eq] = 0
-                self.model.dof_frictionloss[self._twist_dof] = limit
+                self._eq_active[self._lock_eq] = 0
+                self._frictionloss[self._twist_dof] = limit
                 self._locate_rows()
         else:
-            self.model.dof_frictionloss[self._twist_dof] = limit
-            if abs(d.qvel[self._twist_dof]) < STICK_SPEED_RAD_S:
+            self._frictionloss[self._twist_dof] = limit
+            if abs(self._qvel[self._twist_dof]) < STICK_SPEED_RAD_S:
                 self._stick()
-        if d.qpos[self._twist_qpos] >= self.release_angle:
+        if self._qpos[self._twist_qpos] >= self.release_angle:
             self.release()
             return True
         return False

@@ -35,17 +35,18 @@ def test_lift_follows_twist_within_50_microns_under_the_expert(env) -> None:
     assert max(errors) <= 5e-5
 
 
-def test_no_creep_at_rest_under_the_expert_grasp(env) -> None:
-    """Stop the expert mid-task and hold its targets: after 1 s of settling the lid turns <= 0.01 deg in 10 s."""
+@pytest.mark.parametrize("seed", [1, 3, 4])
+def test_no_creep_at_rest_under_the_expert_grasp(env, seed: int) -> None:
+    """Stop the expert mid-task and hold its targets: once the lid has stopped (2 s), it turns <= 0.01 deg in 10 s."""
     expert = UnscrewExpert(env)
-    obs, info = env.reset(seed=4)
-    expert.reset(4)
+    obs, info = env.reset(seed=seed)
+    expert.reset(seed)
     for _ in range(60):  # 3 s: grasp closed, index stroking
         obs, _, terminated, _, info = env.step(expert.act(obs, info))
         assert not terminated
     simulation = env.unwrapped.simulation
     simulation.set_joint_targets(simulation.joint_targets())
-    simulation.step_physics(1.0)
+    simulation.step_physics(2.0)
     start = simulation.lid_state().angle
     simulation.step_physics(10.0)
     assert abs(np.degrees(simulation.lid_state().angle - start)) <= 0.01
