@@ -24,6 +24,13 @@ def eval_seeds(trials: int, first_trial: int = 0, base: int = EVAL_SEED_BASE) ->
     return [base + first_trial + i for i in range(trials)]
 
 
+def _plain(value: Any) -> float | list[float]:
+    """A scene parameter as JSON-ready floats (per-joint factors are sequences)."""
+    if isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) > 0:
+        return [float(v) for v in value]
+    return float(value)
+
+
 @dataclass(frozen=True)
 class Placement:
     """Where seed ``seed`` puts the bottle, as offsets from the nominal spot on the palm.
@@ -38,13 +45,13 @@ class Placement:
     seed: int
     y_mm: float
     z_mm: float
-    scene: dict[str, float]
+    scene: dict[str, float | list[float]]
 
     @classmethod
     def from_scene(cls, seed: int, scene: dict[str, Any]) -> Placement:
         """From the ``scene_params`` the twin's ``reset`` puts in ``info``."""
         return cls(seed, 1000.0 * float(scene["placement_y"]), 1000.0 * float(scene["placement_z"]),
-                   {k: float(v) for k, v in scene.items()})
+                   {k: _plain(v) for k, v in scene.items()})
 
     def describe(self) -> str:
         """Operator instruction, e.g. ``3.1 mm towards the index finger, 4.0 mm towards the wrist``."""
