@@ -207,17 +207,16 @@ def _best_candidates(
     )
 
 
-def _tips(q: NDArray[np.float64], chain: NDArray[np.integer]) -> NDArray[np.float64]:
-    return frames_of_chains(q, chain)[..., 4, :3, 3]
-
-
 def _polish(
     q: NDArray[np.float64], target: NDArray[np.float64], chain: NDArray[np.int64], config: FingerIKConfig
-) -> NDArray[np.float64]:
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Damped least squares with a trust region and an active set at the limits, rows of (M, 4) angles.
 
     A step is kept only if it brings the fingertip closer, so the error never grows; the trust radius
     (largest joint change per step) grows after a kept step and halves after a rejected one.
+
+    Returns:
+        ``(q (M, 4), fingertip error (M,) in m)``.
     """
     lower, upper = _LOWER[chain], _UPPER[chain]
     free = np.ones_like(q, dtype=bool)
@@ -259,7 +258,7 @@ def _polish(
         radius = np.where(better, np.minimum(2.0 * radius, 0.5), 0.5 * radius)
         if (radius < 1e-5).all() or (largest < 1e-7).all():
             break
-    return q
+    return q, np.sqrt(distance)
 
 
 def solve_fingertips(
@@ -318,11 +317,9 @@ def solve_fingertips(
 
     bad_rows, bad_fingers = np.nonzero(best_planar > config.tolerance)
     if bad_rows.size and config.polish_iterations:
-        polished = _polish(q[bad_rows, bad_fingers], batch[bad_rows, bad_fingers], bad_fingers, config)
+        polished, polished_error = _polish(q[bad_rows, bad_fingers], batch[bad_rows, bad_fingers], bad_fingers, config)
         q[bad_rows, bad_fingers] = polished
-        best_error[bad_rows, bad_fingers] = np.linalg.norm(
-            _tips(polished, bad_fingers) - batch[bad_rows, bad_fingers], axis=-1
-        )
+        best_error[bad_rows, bad_fingers] = polished_error
     q = q.reshape(n, NUM_JOINTS)
     if single:
         return IKSolution(q=q[0], error=best_error[0])
