@@ -196,7 +196,8 @@ def _best_candidates(
     candidates, error, planar = _candidates(targets, sweep, config)
     candidates = candidates.reshape(n, -1, 4, 4)
     change = candidates - warm[:, None]
-    score = error.reshape(n, -1, 4) + config.continuity_weight * np.einsum("nmcj,nmcj->nmc", change, change)
+    change *= change
+    score = error.reshape(n, -1, 4) + config.continuity_weight * change.sum(axis=-1)
     best = np.argmin(score, axis=1)  # (N, 4)
     rows = np.arange(n)[:, None]
     return (
@@ -225,7 +226,7 @@ def _polish(
     radius = np.full(q.shape[0], 0.25)
     frames = frames_of_chains(q, chain)
     error = target - frames[:, 4, :3, 3]
-    distance = np.einsum("mi,mi->m", error, error)
+    distance = (error * error).sum(axis=-1)
     for _ in range(config.polish_iterations):
         tip = frames[:, 4, :3, 3]
         axes = frames[:, :4, :3, 2]
@@ -238,7 +239,7 @@ def _polish(
         for _pass in range(2):
             j = jac * active[:, None, :]
             gram = j @ j.transpose(0, 2, 1) + eye
-            step = np.einsum("mji,mj->mi", j, np.linalg.solve(gram, error[..., None])[..., 0])
+            step = (np.linalg.solve(gram, error[..., None]).transpose(0, 2, 1) @ j)[:, 0]
             pushing_out = ((q <= lower + 1e-12) & (step < 0)) | ((q >= upper - 1e-12) & (step > 0))
             if not (pushing_out & active).any():
                 break
@@ -246,15 +247,18 @@ def _polish(
         step *= active
         largest = np.abs(step).max(axis=1)
         step *= np.minimum(1.0, radius / np.maximum(largest, 1e-12))[:, None]
-        q_new = np.clip(q + step, lower, upper)
+        q_new = _clip(q + step, lower, upper)
         frames_new = frames_of_chains(q_new, chain)
         error_new = target - frames_new[:, 4, :3, 3]
-        distance_new = np.einsum("mi,mi->m", error_new, error_new)
+        distance_new = (error_new * error_new).sum(axis=-1)
         better = distance_new < distance
-        q = np.where(better[:, None], q_new, q)
-        frames = np.where(better[:, None, None, None], frames_new, frames)
-        error = np.where(better[:, None], error_new, error)
-        distance = np.where(better, distance_new, distance)
+        if better.all():  # the common cases (all rows kept or all rejected) without the per-row selection
+            q, frames, error, distance = q_new, frames_new, error_new, distance_new
+        elif better.any():
+            q = np.where(better[:, None], q_new, q)
+            frames = np.where(better[:, None, None, None], frames_new, frames)
+            error = np.where(better[:, None], error_new, error)
+            distance = np.where(better, distance_new, distance)
         radius = np.where(better, np.minimum(2.0 * radius, 0.5), 0.5 * radius)
         if (radius < 1e-5).all() or (largest < 1e-7).all():
             break
