@@ -156,7 +156,7 @@ def _candidates(
     q0 = sweep.copy()
     q0[..., :3] = config.abduction
     # Targets in DH frame 0 of each chain, then frame 1 (fingers: fixed abduction; thumb: swept joint 0).
-    local0 = np.einsum("cji,ncj->nci", _BASES[:, :3, :3], targets - _BASES[:, :3, 3])[:, None]
+    local0 = ((targets - _BASES[:, :3, 3])[:, :, None, :] @ _BASES[:, :3, :3])[:, None, :, 0]  # (N, 1, 4, 3)
     x1, y1, z1 = _next_frame(local0[..., 0], local0[..., 1], local0[..., 2], q0 + _THETA[:, 0], 0)
     # Joint 1: swept for the fingers; for the thumb it turns the flexion plane (normal = joint 2's axis, i.e.
     # (-sin, cos, 0) of theta_1 in frame 1 as alpha_1 = -pi/2) through the target.
