@@ -19,6 +19,7 @@ timings from frame receipt to command (p50/p99).
 from __future__ import annotations
 
 import enum
+import gc
 import logging
 import queue
 import threading
@@ -81,6 +82,10 @@ class LiveConfig:
             waits for its next control tick inside ``step``).
         operator: Operator name stored with recorded episodes.
         save_on_episode_end: Save a running recording when an episode ends (else discard it).
+        collect_in_slack: Keep Python's garbage collector off the receipt -> command path: objects that exist when
+            the loop starts are frozen (``gc.freeze``), automatic collection is off while it runs, and the loop
+            collects itself after each ``env.step`` (the youngest generation every tick, the middle one every
+            10 ticks, all every 200), the previous settings are restored at the end.
     """
 
     tracking_timeout_s: float = 0.25
@@ -90,6 +95,7 @@ class LiveConfig:
     pace: bool = True
     operator: str = ""
     save_on_episode_end: bool = True
+    collect_in_slack: bool = True
 
     def __post_init__(self) -> None:
         if self.tracking_timeout_s <= 0:
@@ -216,6 +222,8 @@ class HandInput:
         return self.gestures.update(item.frame)
 
     def tick(self, wait_s: float) -> TickInput:
+        # The left hand first: its gestures (debounced over 0.15 s anyway) stay off the receipt -> command path.
+        out = TickInput(left_events=self._left(time.perf_counter()))
         # Wait for a frame that arrives after this tick began (at most ``frame_wait_s``): the command then
         # follows the frame's receipt by the processing time only. Without one, take a newer one that came before.
         newest = self.hands.latest("right")
@@ -224,7 +232,6 @@ class HandInput:
         if item is None and newest is not None and newest.sequence > self._right_seq:
             item = newest
         picked = time.perf_counter()
-        out = TickInput(left_events=self._left(picked))
         if item is not None:
             self._right_seq = item.sequence
             out.fresh, out.received = True, item.received
@@ -487,6 +494,11 @@ class LiveTeleop:
         a running recording is saved at the end."""
         cfg, control = self.config, self.control
         obs, info = self._reset()
+        collector_was_on = gc.isenabled()
+        if cfg.collect_in_slack:
+            gc.collect()
+            gc.freeze()
+            gc.disable()
         began = time.monotonic()
         next_tick = began
         try:
@@ -534,6 +546,9 @@ class LiveTeleop:
                         self.summary.events.append("estop")
                         break
                     obs, info = self._reset()
+                if cfg.collect_in_slack:
+                    steps = self.summary.steps
+                    gc.collect(2 if steps % 200 == 0 else 1 if steps % 10 == 0 else 0)
                 if cfg.pace:
                     next_tick += control.control_dt
                     delay = next_tick - time.monotonic()
@@ -544,6 +559,10 @@ class LiveTeleop:
         except KeyboardInterrupt:  # Ctrl+C ends the session; the recording so far is saved below
             self.summary.events.append("interrupted")
         finally:
+            if cfg.collect_in_slack:
+                gc.unfreeze()
+                if collector_was_on:
+                    gc.enable()
             self._finish(info, "session ended", save=True)
         self.summary.rejected = len(getattr(self.input, "rejections", []))
         return self.summary
