@@ -23,6 +23,7 @@ Everything is vectorised over a batch of frames. Units: m and rad.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,8 @@ _NEAR_WARM = np.array([0.0, -0.01, 0.01, -0.04, 0.04, -0.12, 0.12])
 """Values of the redundant joint tried around its warm-start value, rad (continuity between frames)."""
 _REFINE = np.linspace(-1.0, 1.0, 11)
 """Refinement sweep around the best value, in grid steps."""
+_POLISH_ONE_BY_ONE = 4
+"""Up to this many fingers to polish (a single frame) go through :func:`_polish_one`, more through :func:`_polish`."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -265,6 +268,92 @@ def _polish(
     return q, np.sqrt(distance)
 
 
+_CHAIN_CONSTANTS = [
+    (
+        [[float(v) for v in _BASES[c, :3, k]] for k in range(4)],  # base columns x, y, z and origin
+        [(float(_THETA[c, r]), float(np.cos(_ALPHA[c, r])), float(np.sin(_ALPHA[c, r])), float(_D[c, r]),
+          float(_A[c, r])) for r in range(4)],
+    )
+    for c in range(4)
+]
+"""Per chain, Python floats for :func:`_polish_one`: base frame columns and (theta offset, cos alpha, sin alpha,
+d, a) per DH row."""
+
+
+def _chain_points(q: list[float], chain: int) -> tuple[list[list[float]], list[list[float]], list[float]]:
+    """Joint origins and axes (frames 0..3) and the fingertip centre of one chain, hand frame (Python floats)."""
+    (x, y, z, p), rows = _CHAIN_CONSTANTS[chain]
+    origins, axes = [], []
+    for angle, (offset, ca, sa, d, a) in zip(q, rows, strict=True):
+        origins.append(p)
+        axes.append(z)
+        ct, st = math.cos(angle + offset), math.sin(angle + offset)
+        nx = [ct * x[i] + st * y[i] for i in range(3)]
+        across = [ct * y[i] - st * x[i] for i in range(3)]  # the rotated frame's y before the twist
+        p = [p[i] + a * nx[i] + d * z[i] for i in range(3)]
+        x, y, z = nx, [ca * across[i] + sa * z[i] for i in range(3)], [ca * z[i] - sa * across[i] for i in range(3)]
+    return origins, axes, p
+
+
+def _polish_one(
+    q: NDArray[np.float64], target: NDArray[np.float64], chain: int, config: FingerIKConfig
+) -> tuple[NDArray[np.float64], float]:
+    """:func:`_polish` for a single row in Python floats: the same steps without numpy's per-call overhead
+    (a frame usually has one finger to polish). Returns ``(q (4,), fingertip error in m)``."""
+    lower, upper = _LOWER[chain].tolist(), _UPPER[chain].tolist()
+    angles, goal = q.tolist(), target.tolist()
+    free = [chain == Finger.THUMB, True, True, True]
+    damping = config.damping**2
+    radius = 0.25
+    origins, axes, tip = _chain_points(angles, chain)
+    error = [goal[i] - tip[i] for i in range(3)]
+    distance = error[0] * error[0] + error[1] * error[1] + error[2] * error[2]
+    for _ in range(config.polish_iterations):
+        jac = []  # columns: axis_k x (tip - origin_k)
+        for axis, origin in zip(axes, origins, strict=True):
+            lx, ly, lz = tip[0] - origin[0], tip[1] - origin[1], tip[2] - origin[2]
+            jac.append((axis[1] * lz - axis[2] * ly, axis[2] * lx - axis[0] * lz, axis[0] * ly - axis[1] * lx))
+        active = list(free)
+        for _pass in range(2):
+            cols = [col if on else (0.0, 0.0, 0.0) for col, on in zip(jac, active, strict=True)]
+            g = [[sum(col[r] * col[c] for col in cols) + (damping if r == c else 0.0) for c in range(3)]
+                 for r in range(3)]
+            c00, c01 = g[1][1] * g[2][2] - g[1][2] * g[2][1], g[0][2] * g[2][1] - g[0][1] * g[2][2]
+            c02, c11 = g[0][1] * g[1][2] - g[0][2] * g[1][1], g[0][0] * g[2][2] - g[0][2] * g[2][0]
+            c12, c22 = g[0][2] * g[1][0] - g[0][0] * g[1][2], g[0][0] * g[1][1] - g[0][1] * g[1][0]
+            c10, c20 = g[1][2] * g[2][0] - g[1][0] * g[2][2], g[1][0] * g[2][1] - g[1][1] * g[2][0]
+            c21 = g[0][1] * g[2][0] - g[0][0] * g[2][1]
+            det = g[0][0] * c00 + g[0][1] * c10 + g[0][2] * c20
+            e0, e1, e2 = error
+            u = ((c00 * e0 + c01 * e1 + c02 * e2) / det, (c10 * e0 + c11 * e1 + c12 * e2) / det,
+                 (c20 * e0 + c21 * e1 + c22 * e2) / det)
+            step = [col[0] * u[0] + col[1] * u[1] + col[2] * u[2] for col in cols]
+            pushing_out = [
+                (a <= lo + 1e-12 and s < 0) or (a >= hi - 1e-12 and s > 0)
+                for a, s, lo, hi in zip(angles, step, lower, upper, strict=True)
+            ]
+            if not any(p and on for p, on in zip(pushing_out, active, strict=True)):
+                break
+            active = [on and not p for on, p in zip(active, pushing_out, strict=True)]
+        step = [s if on else 0.0 for s, on in zip(step, active, strict=True)]
+        largest = max(abs(s) for s in step)
+        shrink = min(1.0, radius / max(largest, 1e-12))
+        trial = [min(max(a + s * shrink, lo), hi) for a, s, lo, hi in zip(angles, step, lower, upper, strict=True)]
+        trial_origins, trial_axes, trial_tip = _chain_points(trial, chain)
+        trial_error = [goal[i] - trial_tip[i] for i in range(3)]
+        trial_distance = trial_error[0] ** 2 + trial_error[1] ** 2 + trial_error[2] ** 2
+        if trial_distance < distance:
+            angles, origins, axes, tip, error, distance = (
+                trial, trial_origins, trial_axes, trial_tip, trial_error, trial_distance
+            )
+            radius = min(2.0 * radius, 0.5)
+        else:
+            radius = 0.5 * radius
+        if radius < 1e-5 or largest < 1e-7:
+            break
+    return np.array(angles), math.sqrt(distance)
+
+
 def solve_fingertips(
     targets: NDArray[np.floating],
     q_warm: NDArray[np.floating] | None = None,
@@ -321,9 +410,15 @@ def solve_fingertips(
 
     bad_rows, bad_fingers = np.nonzero(best_planar > config.tolerance)
     if bad_rows.size and config.polish_iterations:
-        polished, polished_error = _polish(q[bad_rows, bad_fingers], batch[bad_rows, bad_fingers], bad_fingers, config)
-        q[bad_rows, bad_fingers] = polished
-        best_error[bad_rows, bad_fingers] = polished_error
+        if bad_rows.size <= _POLISH_ONE_BY_ONE:  # a few rows: cheaper in Python floats than in numpy calls
+            for row, finger in zip(bad_rows.tolist(), bad_fingers.tolist(), strict=True):
+                q[row, finger], best_error[row, finger] = _polish_one(q[row, finger], batch[row, finger], finger,
+                                                                      config)
+        else:
+            polished, polished_error = _polish(q[bad_rows, bad_fingers], batch[bad_rows, bad_fingers], bad_fingers,
+                                               config)
+            q[bad_rows, bad_fingers] = polished
+            best_error[bad_rows, bad_fingers] = polished_error
     q = q.reshape(n, NUM_JOINTS)
     if single:
         return IKSolution(q=q[0], error=best_error[0])
