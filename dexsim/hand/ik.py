@@ -202,12 +202,13 @@ def _best_candidates(
     change *= change
     score = error.reshape(n, -1, 4) + config.continuity_weight * change.sum(axis=-1)
     best = np.argmin(score, axis=1)  # (N, 4)
-    rows = np.arange(n)[:, None]
+    per_row = score.shape[1] * 4
+    flat = (best * 4 + (np.arange(n)[:, None] * per_row + _CHAINS)).ravel()  # into the (N, M, 4) arrays
     return (
-        candidates[rows, best, _CHAINS],
-        error.reshape(n, -1, 4)[rows, best, _CHAINS],
-        planar.reshape(n, -1, 4)[rows, best, _CHAINS],
-        score[rows, best, _CHAINS],
+        candidates.reshape(-1, 4)[flat].reshape(n, 4, 4),
+        error.take(flat).reshape(n, 4),
+        planar.take(flat).reshape(n, 4),
+        score.take(flat).reshape(n, 4),
     )
 
 
@@ -403,10 +404,9 @@ def solve_fingertips(
         around = q[rows][:, None, _CHAINS, _SWEEP_JOINT] + step * _REFINE[:, None]
         fine = _best_candidates(batch[rows], _clip(around, _SWEEP_LOWER, _SWEEP_UPPER), warm[rows], config)
         better = fine[3] < best_score[rows]
-        r, f = rows[:, None], _CHAINS[None, :]
         q[rows] = np.where(better[..., None], fine[0], q[rows])
         for target, found in ((best_error, fine[1]), (best_planar, fine[2])):
-            target[r, f] = np.where(better, found, target[r, f])
+            target[rows] = np.where(better, found, target[rows])
 
     bad_rows, bad_fingers = np.nonzero(best_planar > config.tolerance)
     if bad_rows.size and config.polish_iterations:
