@@ -22,6 +22,7 @@ import enum
 import gc
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -86,6 +87,10 @@ class LiveConfig:
             the loop starts are frozen (``gc.freeze``), automatic collection is off while it runs, and the loop
             collects itself after each ``env.step`` (the youngest generation every tick, the middle one every
             10 ticks, all every 200), the previous settings are restored at the end.
+        critical_switch_interval_s: Python's thread switch interval (``sys.setswitchinterval``) from the start of a
+            tick to the command, s: long enough that the receiving thread (ROS-TCP endpoint, ROS 2) cannot force a
+            GIL handoff in the middle of the retargeting (on a loaded machine each handoff can cost the loop a
+            scheduler time slice); Python's own interval is restored before ``env.step``. ``None``: leave it.
     """
 
     tracking_timeout_s: float = 0.25
@@ -96,6 +101,7 @@ class LiveConfig:
     operator: str = ""
     save_on_episode_end: bool = True
     collect_in_slack: bool = True
+    critical_switch_interval_s: float | None = 0.05
 
     def __post_init__(self) -> None:
         if self.tracking_timeout_s <= 0:
@@ -104,6 +110,8 @@ class LiveConfig:
             raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
         if self.max_seconds is not None and self.max_seconds <= 0:
             raise ValueError(f"max_seconds must be positive, got {self.max_seconds}")
+        if self.critical_switch_interval_s is not None and not 0 < self.critical_switch_interval_s <= 1.0:
+            raise ValueError(f"critical_switch_interval_s must be in (0, 1] s, got {self.critical_switch_interval_s}")
 
 
 STAGES = ("wait", "validate+steps", "ik", "action", "total")
@@ -495,6 +503,7 @@ class LiveTeleop:
         cfg, control = self.config, self.control
         obs, info = self._reset()
         collector_was_on = gc.isenabled()
+        switch_interval = sys.getswitchinterval()
         if cfg.collect_in_slack:
             gc.collect()
             gc.freeze()
@@ -507,6 +516,8 @@ class LiveTeleop:
                     break
                 if cfg.max_seconds is not None and time.monotonic() - began >= cfg.max_seconds:
                     break
+                if cfg.critical_switch_interval_s is not None:
+                    sys.setswitchinterval(cfg.critical_switch_interval_s)
                 tick = self.input.tick(control.control_dt)
                 reset = False
                 while not self.keys.empty():
@@ -514,6 +525,7 @@ class LiveTeleop:
                 for event in tick.left_events:
                     reset |= self._handle(event, info)
                 if reset:
+                    sys.setswitchinterval(switch_interval)
                     obs, info = self._reset()
                     continue
                 measured = np.asarray(obs[OBS_JOINT_POSITIONS], dtype=np.float64)
@@ -532,6 +544,7 @@ class LiveTeleop:
                     self.summary.stats.add(action=command - start, total=command - tick.received, **tick.timings)
                 if not held:
                     self._hold = target.copy()
+                sys.setswitchinterval(switch_interval)
                 next_obs, _, terminated, truncated, next_info = self.env.step(action)
                 self.summary.steps += 1
                 if self.recording:
@@ -559,6 +572,7 @@ class LiveTeleop:
         except KeyboardInterrupt:  # Ctrl+C ends the session; the recording so far is saved below
             self.summary.events.append("interrupted")
         finally:
+            sys.setswitchinterval(switch_interval)
             if cfg.collect_in_slack:
                 gc.unfreeze()
                 if collector_was_on:
