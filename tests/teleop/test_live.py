@@ -187,7 +187,7 @@ def test_loop_keeps_collection_and_thread_switches_off_the_command_path_and_rest
     env.close()
     # While the input is read and retargeted: no forced thread switch; after env.step: Python's interval, no
     # automatic collection during the loop.
-    assert in_tick == [0.05] * 5
+    assert in_tick == pytest.approx([0.05] * 5)
     assert seen == [(False, switch_interval)] * 5
     assert gc.isenabled() and gc.get_freeze_count() == 0 and sys.getswitchinterval() == switch_interval
     with pytest.raises(ValueError, match="critical_switch_interval_s"):
