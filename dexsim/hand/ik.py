@@ -23,6 +23,7 @@ Everything is vectorised over a batch of frames. Units: m and rad.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,8 @@ _NEAR_WARM = np.array([0.0, -0.01, 0.01, -0.04, 0.04, -0.12, 0.12])
 """Values of the redundant joint tried around its warm-start value, rad (continuity between frames)."""
 _REFINE = np.linspace(-1.0, 1.0, 11)
 """Refinement sweep around the best value, in grid steps."""
+_POLISH_ONE_BY_ONE = 4
+"""Up to this many fingers to polish (a single frame) go through :func:`_polish_one`, more through :func:`_polish`."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -156,7 +159,7 @@ def _candidates(
     q0 = sweep.copy()
     q0[..., :3] = config.abduction
     # Targets in DH frame 0 of each chain, then frame 1 (fingers: fixed abduction; thumb: swept joint 0).
-    local0 = np.einsum("cji,ncj->nci", _BASES[:, :3, :3], targets - _BASES[:, :3, 3])[:, None]
+    local0 = ((targets - _BASES[:, :3, 3])[:, :, None, :] @ _BASES[:, :3, :3])[:, None, :, 0]  # (N, 1, 4, 3)
     x1, y1, z1 = _next_frame(local0[..., 0], local0[..., 1], local0[..., 2], q0 + _THETA[:, 0], 0)
     # Joint 1: swept for the fingers; for the thumb it turns the flexion plane (normal = joint 2's axis, i.e.
     # (-sin, cos, 0) of theta_1 in frame 1 as alpha_1 = -pi/2) through the target.
@@ -196,28 +199,29 @@ def _best_candidates(
     candidates, error, planar = _candidates(targets, sweep, config)
     candidates = candidates.reshape(n, -1, 4, 4)
     change = candidates - warm[:, None]
-    score = error.reshape(n, -1, 4) + config.continuity_weight * np.einsum("nmcj,nmcj->nmc", change, change)
+    change *= change
+    score = error.reshape(n, -1, 4) + config.continuity_weight * change.sum(axis=-1)
     best = np.argmin(score, axis=1)  # (N, 4)
-    rows = np.arange(n)[:, None]
+    per_row = score.shape[1] * 4
+    flat = (best * 4 + (np.arange(n)[:, None] * per_row + _CHAINS)).ravel()  # into the (N, M, 4) arrays
     return (
-        candidates[rows, best, _CHAINS],
-        error.reshape(n, -1, 4)[rows, best, _CHAINS],
-        planar.reshape(n, -1, 4)[rows, best, _CHAINS],
-        score[rows, best, _CHAINS],
+        candidates.reshape(-1, 4)[flat].reshape(n, 4, 4),
+        error.take(flat).reshape(n, 4),
+        planar.take(flat).reshape(n, 4),
+        score.take(flat).reshape(n, 4),
     )
-
-
-def _tips(q: NDArray[np.float64], chain: NDArray[np.integer]) -> NDArray[np.float64]:
-    return frames_of_chains(q, chain)[..., 4, :3, 3]
 
 
 def _polish(
     q: NDArray[np.float64], target: NDArray[np.float64], chain: NDArray[np.int64], config: FingerIKConfig
-) -> NDArray[np.float64]:
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Damped least squares with a trust region and an active set at the limits, rows of (M, 4) angles.
 
     A step is kept only if it brings the fingertip closer, so the error never grows; the trust radius
     (largest joint change per step) grows after a kept step and halves after a rejected one.
+
+    Returns:
+        ``(q (M, 4), fingertip error (M,) in m)``.
     """
     lower, upper = _LOWER[chain], _UPPER[chain]
     free = np.ones_like(q, dtype=bool)
@@ -226,7 +230,7 @@ def _polish(
     radius = np.full(q.shape[0], 0.25)
     frames = frames_of_chains(q, chain)
     error = target - frames[:, 4, :3, 3]
-    distance = np.einsum("mi,mi->m", error, error)
+    distance = (error * error).sum(axis=-1)
     for _ in range(config.polish_iterations):
         tip = frames[:, 4, :3, 3]
         axes = frames[:, :4, :3, 2]
@@ -239,7 +243,7 @@ def _polish(
         for _pass in range(2):
             j = jac * active[:, None, :]
             gram = j @ j.transpose(0, 2, 1) + eye
-            step = np.einsum("mji,mj->mi", j, np.linalg.solve(gram, error[..., None])[..., 0])
+            step = (np.linalg.solve(gram, error[..., None]).transpose(0, 2, 1) @ j)[:, 0]
             pushing_out = ((q <= lower + 1e-12) & (step < 0)) | ((q >= upper - 1e-12) & (step > 0))
             if not (pushing_out & active).any():
                 break
@@ -247,19 +251,108 @@ def _polish(
         step *= active
         largest = np.abs(step).max(axis=1)
         step *= np.minimum(1.0, radius / np.maximum(largest, 1e-12))[:, None]
-        q_new = np.clip(q + step, lower, upper)
+        q_new = _clip(q + step, lower, upper)
         frames_new = frames_of_chains(q_new, chain)
         error_new = target - frames_new[:, 4, :3, 3]
-        distance_new = np.einsum("mi,mi->m", error_new, error_new)
+        distance_new = (error_new * error_new).sum(axis=-1)
         better = distance_new < distance
-        q = np.where(better[:, None], q_new, q)
-        frames = np.where(better[:, None, None, None], frames_new, frames)
-        error = np.where(better[:, None], error_new, error)
-        distance = np.where(better, distance_new, distance)
+        if better.all():  # the common cases (all rows kept or all rejected) without the per-row selection
+            q, frames, error, distance = q_new, frames_new, error_new, distance_new
+        elif better.any():
+            q = np.where(better[:, None], q_new, q)
+            frames = np.where(better[:, None, None, None], frames_new, frames)
+            error = np.where(better[:, None], error_new, error)
+            distance = np.where(better, distance_new, distance)
         radius = np.where(better, np.minimum(2.0 * radius, 0.5), 0.5 * radius)
         if (radius < 1e-5).all() or (largest < 1e-7).all():
             break
-    return q
+    return q, np.sqrt(distance)
+
+
+_CHAIN_CONSTANTS = [
+    (
+        [[float(v) for v in _BASES[c, :3, k]] for k in range(4)],  # base columns x, y, z and origin
+        [(float(_THETA[c, r]), float(np.cos(_ALPHA[c, r])), float(np.sin(_ALPHA[c, r])), float(_D[c, r]),
+          float(_A[c, r])) for r in range(4)],
+    )
+    for c in range(4)
+]
+"""Per chain, Python floats for :func:`_polish_one`: base frame columns and (theta offset, cos alpha, sin alpha,
+d, a) per DH row."""
+
+
+def _chain_points(q: list[float], chain: int) -> tuple[list[list[float]], list[list[float]], list[float]]:
+    """Joint origins and axes (frames 0..3) and the fingertip centre of one chain, hand frame (Python floats)."""
+    (x, y, z, p), rows = _CHAIN_CONSTANTS[chain]
+    origins, axes = [], []
+    for angle, (offset, ca, sa, d, a) in zip(q, rows, strict=True):
+        origins.append(p)
+        axes.append(z)
+        ct, st = math.cos(angle + offset), math.sin(angle + offset)
+        nx = [ct * x[i] + st * y[i] for i in range(3)]
+        across = [ct * y[i] - st * x[i] for i in range(3)]  # the rotated frame's y before the twist
+        p = [p[i] + a * nx[i] + d * z[i] for i in range(3)]
+        x, y, z = nx, [ca * across[i] + sa * z[i] for i in range(3)], [ca * z[i] - sa * across[i] for i in range(3)]
+    return origins, axes, p
+
+
+def _polish_one(
+    q: NDArray[np.float64], target: NDArray[np.float64], chain: int, config: FingerIKConfig
+) -> tuple[NDArray[np.float64], float]:
+    """:func:`_polish` for a single row in Python floats: the same steps without numpy's per-call overhead
+    (a frame usually has one finger to polish). Returns ``(q (4,), fingertip error in m)``."""
+    lower, upper = _LOWER[chain].tolist(), _UPPER[chain].tolist()
+    angles, goal = q.tolist(), target.tolist()
+    free = [chain == Finger.THUMB, True, True, True]
+    damping = config.damping**2
+    radius = 0.25
+    origins, axes, tip = _chain_points(angles, chain)
+    error = [goal[i] - tip[i] for i in range(3)]
+    distance = error[0] * error[0] + error[1] * error[1] + error[2] * error[2]
+    for _ in range(config.polish_iterations):
+        jac = []  # columns: axis_k x (tip - origin_k)
+        for axis, origin in zip(axes, origins, strict=True):
+            lx, ly, lz = tip[0] - origin[0], tip[1] - origin[1], tip[2] - origin[2]
+            jac.append((axis[1] * lz - axis[2] * ly, axis[2] * lx - axis[0] * lz, axis[0] * ly - axis[1] * lx))
+        active = list(free)
+        for _pass in range(2):
+            cols = [col if on else (0.0, 0.0, 0.0) for col, on in zip(jac, active, strict=True)]
+            g = [[sum(col[r] * col[c] for col in cols) + (damping if r == c else 0.0) for c in range(3)]
+                 for r in range(3)]
+            c00, c01 = g[1][1] * g[2][2] - g[1][2] * g[2][1], g[0][2] * g[2][1] - g[0][1] * g[2][2]
+            c02, c11 = g[0][1] * g[1][2] - g[0][2] * g[1][1], g[0][0] * g[2][2] - g[0][2] * g[2][0]
+            c12, c22 = g[0][2] * g[1][0] - g[0][0] * g[1][2], g[0][0] * g[1][1] - g[0][1] * g[1][0]
+            c10, c20 = g[1][2] * g[2][0] - g[1][0] * g[2][2], g[1][0] * g[2][1] - g[1][1] * g[2][0]
+            c21 = g[0][1] * g[2][0] - g[0][0] * g[2][1]
+            det = g[0][0] * c00 + g[0][1] * c10 + g[0][2] * c20
+            e0, e1, e2 = error
+            u = ((c00 * e0 + c01 * e1 + c02 * e2) / det, (c10 * e0 + c11 * e1 + c12 * e2) / det,
+                 (c20 * e0 + c21 * e1 + c22 * e2) / det)
+            step = [col[0] * u[0] + col[1] * u[1] + col[2] * u[2] for col in cols]
+            pushing_out = [
+                (a <= lo + 1e-12 and s < 0) or (a >= hi - 1e-12 and s > 0)
+                for a, s, lo, hi in zip(angles, step, lower, upper, strict=True)
+            ]
+            if not any(p and on for p, on in zip(pushing_out, active, strict=True)):
+                break
+            active = [on and not p for on, p in zip(active, pushing_out, strict=True)]
+        step = [s if on else 0.0 for s, on in zip(step, active, strict=True)]
+        largest = max(abs(s) for s in step)
+        shrink = min(1.0, radius / max(largest, 1e-12))
+        trial = [min(max(a + s * shrink, lo), hi) for a, s, lo, hi in zip(angles, step, lower, upper, strict=True)]
+        trial_origins, trial_axes, trial_tip = _chain_points(trial, chain)
+        trial_error = [goal[i] - trial_tip[i] for i in range(3)]
+        trial_distance = trial_error[0] ** 2 + trial_error[1] ** 2 + trial_error[2] ** 2
+        if trial_distance < distance:
+            angles, origins, axes, tip, error, distance = (
+                trial, trial_origins, trial_axes, trial_tip, trial_error, trial_distance
+            )
+            radius = min(2.0 * radius, 0.5)
+        else:
+            radius = 0.5 * radius
+        if radius < 1e-5 or largest < 1e-7:
+            break
+    return np.array(angles), math.sqrt(distance)
 
 
 def solve_fingertips(
@@ -311,18 +404,21 @@ def solve_fingertips(
         around = q[rows][:, None, _CHAINS, _SWEEP_JOINT] + step * _REFINE[:, None]
         fine = _best_candidates(batch[rows], _clip(around, _SWEEP_LOWER, _SWEEP_UPPER), warm[rows], config)
         better = fine[3] < best_score[rows]
-        r, f = rows[:, None], _CHAINS[None, :]
         q[rows] = np.where(better[..., None], fine[0], q[rows])
         for target, found in ((best_error, fine[1]), (best_planar, fine[2])):
-            target[r, f] = np.where(better, found, target[r, f])
+            target[rows] = np.where(better, found, target[rows])
 
     bad_rows, bad_fingers = np.nonzero(best_planar > config.tolerance)
     if bad_rows.size and config.polish_iterations:
-        polished = _polish(q[bad_rows, bad_fingers], batch[bad_rows, bad_fingers], bad_fingers, config)
-        q[bad_rows, bad_fingers] = polished
-        best_error[bad_rows, bad_fingers] = np.linalg.norm(
-            _tips(polished, bad_fingers) - batch[bad_rows, bad_fingers], axis=-1
-        )
+        if bad_rows.size <= _POLISH_ONE_BY_ONE:  # a few rows: cheaper in Python floats than in numpy calls
+            for row, finger in zip(bad_rows.tolist(), bad_fingers.tolist(), strict=True):
+                q[row, finger], best_error[row, finger] = _polish_one(q[row, finger], batch[row, finger], finger,
+                                                                      config)
+        else:
+            polished, polished_error = _polish(q[bad_rows, bad_fingers], batch[bad_rows, bad_fingers], bad_fingers,
+                                               config)
+            q[bad_rows, bad_fingers] = polished
+            best_error[bad_rows, bad_fingers] = polished_error
     q = q.reshape(n, NUM_JOINTS)
     if single:
         return IKSolution(q=q[0], error=best_error[0])

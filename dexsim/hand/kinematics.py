@@ -211,6 +211,22 @@ def chain_frames(q: NDArray[np.floating], fingers: tuple[Finger, ...] = tuple(Fi
     return frames_of_chains(q, np.array([int(f) for f in fingers]))
 
 
+def _link_terms() -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Every DH link transform of :func:`dh_transforms` is ``K0 + cos(theta) Kc + sin(theta) Ks`` with constant
+    (4 chains, 4 rows, 4, 4) matrices: its entries split by the factor they multiply."""
+    ca, sa = np.cos(_ALPHA), np.sin(_ALPHA)
+    fixed, cos_part, sin_part = (np.zeros(_THETA.shape + (4, 4)) for _ in range(3))
+    cos_part[..., 0, 0], cos_part[..., 1, 1], cos_part[..., 1, 2], cos_part[..., 0, 3] = 1.0, ca, -sa, _A
+    sin_part[..., 1, 0], sin_part[..., 0, 1], sin_part[..., 0, 2], sin_part[..., 1, 3] = 1.0, -ca, sa, _A
+    fixed[..., 2, 1], fixed[..., 2, 2], fixed[..., 2, 3], fixed[..., 3, 3] = sa, ca, _D, 1.0
+    for array in (fixed, cos_part, sin_part):
+        array.setflags(write=False)
+    return fixed, cos_part, sin_part
+
+
+_LINK_FIXED, _LINK_COS, _LINK_SIN = _link_terms()
+
+
 def frames_of_chains(q: NDArray[np.floating], chain: NDArray[np.integer]) -> NDArray[np.float64]:
     """Frames 0..4 (..., 5, 4, 4) of chains given per row.
 
@@ -219,12 +235,14 @@ def frames_of_chains(q: NDArray[np.floating], chain: NDArray[np.integer]) -> NDA
         chain: Finger value (0 index .. 3 thumb) of each row, broadcastable to ``q.shape[:-1]``.
     """
     q = np.asarray(q, dtype=np.float64)
-    chain = np.broadcast_to(chain, q.shape[:-1])
-    links = dh_transforms(q, _THETA[chain], _D[chain], _A[chain], _ALPHA[chain])
-    frames = np.empty(q.shape[:-1] + (5, 4, 4))
+    chain = np.asarray(chain)
+    theta = (q + _THETA[chain])[..., None, None]
+    # The same products as dh_transforms (a product with an exact 0 or 1 added), in 4 array operations.
+    links = _LINK_FIXED[chain] + np.cos(theta) * _LINK_COS[chain] + np.sin(theta) * _LINK_SIN[chain]
+    frames = np.empty(links.shape[:-3] + (5, 4, 4))
     frames[..., 0, :, :] = _BASES[chain]
     for i in range(4):
-        frames[..., i + 1, :, :] = frames[..., i, :, :] @ links[..., i, :, :]
+        np.matmul(frames[..., i, :, :], links[..., i, :, :], out=frames[..., i + 1, :, :])
     return frames
 
 

@@ -19,8 +19,10 @@ timings from frame receipt to command (p50/p99).
 from __future__ import annotations
 
 import enum
+import gc
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -81,6 +83,14 @@ class LiveConfig:
             waits for its next control tick inside ``step``).
         operator: Operator name stored with recorded episodes.
         save_on_episode_end: Save a running recording when an episode ends (else discard it).
+        collect_in_slack: Keep Python's garbage collector off the receipt -> command path: objects that exist when
+            the loop starts are frozen (``gc.freeze``), automatic collection is off while it runs, and the loop
+            collects itself after each ``env.step`` (the youngest generation every tick, the middle one every
+            10 ticks, all every 200), the previous settings are restored at the end.
+        critical_switch_interval_s: Python's thread switch interval (``sys.setswitchinterval``) from the start of a
+            tick to the command, s: long enough that the receiving thread (ROS-TCP endpoint, ROS 2) cannot force a
+            GIL handoff in the middle of the retargeting (on a loaded machine each handoff can cost the loop a
+            scheduler time slice); Python's own interval is restored before ``env.step``. ``None``: leave it.
     """
 
     tracking_timeout_s: float = 0.25
@@ -90,6 +100,8 @@ class LiveConfig:
     pace: bool = True
     operator: str = ""
     save_on_episode_end: bool = True
+    collect_in_slack: bool = True
+    critical_switch_interval_s: float | None = 0.05
 
     def __post_init__(self) -> None:
         if self.tracking_timeout_s <= 0:
@@ -98,6 +110,8 @@ class LiveConfig:
             raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
         if self.max_seconds is not None and self.max_seconds <= 0:
             raise ValueError(f"max_seconds must be positive, got {self.max_seconds}")
+        if self.critical_switch_interval_s is not None and not 0 < self.critical_switch_interval_s <= 1.0:
+            raise ValueError(f"critical_switch_interval_s must be in (0, 1] s, got {self.critical_switch_interval_s}")
 
 
 STAGES = ("wait", "validate+steps", "ik", "action", "total")
@@ -216,6 +230,8 @@ class HandInput:
         return self.gestures.update(item.frame)
 
     def tick(self, wait_s: float) -> TickInput:
+        # The left hand first: its gestures (debounced over 0.15 s anyway) stay off the receipt -> command path.
+        out = TickInput(left_events=self._left(time.perf_counter()))
         # Wait for a frame that arrives after this tick began (at most ``frame_wait_s``): the command then
         # follows the frame's receipt by the processing time only. Without one, take a newer one that came before.
         newest = self.hands.latest("right")
@@ -224,7 +240,6 @@ class HandInput:
         if item is None and newest is not None and newest.sequence > self._right_seq:
             item = newest
         picked = time.perf_counter()
-        out = TickInput(left_events=self._left(picked))
         if item is not None:
             self._right_seq = item.sequence
             out.fresh, out.received = True, item.received
@@ -487,6 +502,12 @@ class LiveTeleop:
         a running recording is saved at the end."""
         cfg, control = self.config, self.control
         obs, info = self._reset()
+        collector_was_on = gc.isenabled()
+        switch_interval = sys.getswitchinterval()
+        if cfg.collect_in_slack:
+            gc.collect()
+            gc.freeze()
+            gc.disable()
         began = time.monotonic()
         next_tick = began
         try:
@@ -495,6 +516,8 @@ class LiveTeleop:
                     break
                 if cfg.max_seconds is not None and time.monotonic() - began >= cfg.max_seconds:
                     break
+                if cfg.critical_switch_interval_s is not None:
+                    sys.setswitchinterval(cfg.critical_switch_interval_s)
                 tick = self.input.tick(control.control_dt)
                 reset = False
                 while not self.keys.empty():
@@ -502,6 +525,7 @@ class LiveTeleop:
                 for event in tick.left_events:
                     reset |= self._handle(event, info)
                 if reset:
+                    sys.setswitchinterval(switch_interval)
                     obs, info = self._reset()
                     continue
                 measured = np.asarray(obs[OBS_JOINT_POSITIONS], dtype=np.float64)
@@ -520,6 +544,7 @@ class LiveTeleop:
                     self.summary.stats.add(action=command - start, total=command - tick.received, **tick.timings)
                 if not held:
                     self._hold = target.copy()
+                sys.setswitchinterval(switch_interval)
                 next_obs, _, terminated, truncated, next_info = self.env.step(action)
                 self.summary.steps += 1
                 if self.recording:
@@ -534,6 +559,9 @@ class LiveTeleop:
                         self.summary.events.append("estop")
                         break
                     obs, info = self._reset()
+                if cfg.collect_in_slack:
+                    steps = self.summary.steps
+                    gc.collect(2 if steps % 200 == 0 else 1 if steps % 10 == 0 else 0)
                 if cfg.pace:
                     next_tick += control.control_dt
                     delay = next_tick - time.monotonic()
@@ -544,6 +572,11 @@ class LiveTeleop:
         except KeyboardInterrupt:  # Ctrl+C ends the session; the recording so far is saved below
             self.summary.events.append("interrupted")
         finally:
+            sys.setswitchinterval(switch_interval)
+            if cfg.collect_in_slack:
+                gc.unfreeze()
+                if collector_was_on:
+                    gc.enable()
             self._finish(info, "session ended", save=True)
         self.summary.rejected = len(getattr(self.input, "rejections", []))
         return self.summary

@@ -136,7 +136,7 @@ def finger_scale(chains: NDArray[np.floating]) -> NDArray[np.float64]:
     """Eq. (1): per finger, the mean over its n = 3 segments of robot length / human length, (4,)."""
     chains = np.asarray(chains, dtype=np.float64)
     segments = chains[..., 1:, :] - chains[..., :-1, :]
-    human = np.sqrt(np.einsum("...i,...i->...", segments, segments))  # (4, 3)
+    human = np.sqrt((segments * segments).sum(axis=-1))  # (4, 3)
     return (ROBOT_SEGMENTS / human).sum(axis=-1) / ROBOT_SEGMENTS.shape[-1]
 
 
@@ -200,8 +200,8 @@ def pinch_weights(positions: NDArray[np.floating], full: float, release: float) 
     >= ``release`` m, a smoothstep in between (continuous, flat at both ends), (3,)."""
     p = np.asarray(positions, dtype=np.float64)
     gaps = p[_HUMAN_PINCH_TIPS] - p[HandJoint.THUMB_TIP]
-    distance = np.sqrt(np.einsum("ij,ij->i", gaps, gaps))
-    x = np.clip((release - distance) / (release - full), 0.0, 1.0)
+    distance = np.sqrt((gaps * gaps).sum(axis=-1))
+    x = np.minimum(np.maximum((release - distance) / (release - full), 0.0), 1.0)
     return x * x * (3.0 - 2.0 * x)
 
 

@@ -233,7 +233,7 @@ _BONE_START, _BONE_END = _bones()
 
 
 def _norm(v: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.sqrt(np.einsum("...i,...i->...", v, v))
+    return np.sqrt((v * v).sum(axis=-1))
 
 
 def require_frame(frame: object, what: str = "frame") -> HandFrame:

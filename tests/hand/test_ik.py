@@ -63,6 +63,18 @@ def test_unreachable_target_goes_to_closest_reachable_point():
     assert solution.error[Finger.MIDDLE] == pytest.approx(0.01, abs=1e-6)
 
 
+def test_single_frames_and_batches_polish_alike():
+    # A single frame polishes its few fingers in Python floats, a batch in numpy calls: the same closest points.
+    rng = np.random.default_rng(7)
+    targets = rng.uniform(-0.15, 0.15, size=(40, 4, 3))
+    batch = solve_fingertips(targets)
+    assert (batch.error > 1e-3).sum() > 20  # mostly unreachable: the polish runs
+    for i in range(len(targets)):
+        single = solve_fingertips(targets[i])
+        np.testing.assert_allclose(single.q, batch.q[i], atol=1e-6)
+        np.testing.assert_allclose(single.error, batch.error[i], atol=1e-9)
+
+
 def test_closest_point_is_no_worse_than_random_feasible_poses():
     rng = np.random.default_rng(3)
     targets = rng.uniform([-0.02, -0.06, -0.06], [0.12, 0.08, 0.18], (200, 4, 3))

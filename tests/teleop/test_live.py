@@ -169,3 +169,26 @@ def test_cli_live_replay_headless_with_stats(tmp_path, capsys):
     assert "live teleop: 30 steps" in out and "total" in out and "p99 ms" in out
     assert main(["teleop", "live", "--source", "replay", "--stream", str(tmp_path / "missing.jsonl")]) == 2
     assert "missing.jsonl" in capsys.readouterr().err
+
+
+def test_loop_keeps_collection_and_thread_switches_off_the_command_path_and_restores_them():
+    import gc
+    import sys
+
+    env = sim_env()
+    switch_interval, seen, in_tick = sys.getswitchinterval(), [], []
+    mouse = FingertipInput()
+    tick = mouse.tick
+    mouse.tick = lambda wait_s: (in_tick.append(sys.getswitchinterval()), tick(wait_s))[1]
+    teleop = LiveTeleop(env, mouse, config=LiveConfig(max_steps=5, pace=False))
+    teleop.on_tick = lambda tick, obs, info, recording: seen.append((gc.isenabled(), sys.getswitchinterval()))
+    assert gc.isenabled()
+    teleop.run()
+    env.close()
+    # While the input is read and retargeted: no forced thread switch; after env.step: Python's interval, no
+    # automatic collection during the loop.
+    assert in_tick == pytest.approx([0.05] * 5)
+    assert seen == [(False, switch_interval)] * 5
+    assert gc.isenabled() and gc.get_freeze_count() == 0 and sys.getswitchinterval() == switch_interval
+    with pytest.raises(ValueError, match="critical_switch_interval_s"):
+        LiveConfig(critical_switch_interval_s=0.0)
