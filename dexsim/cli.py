@@ -17,7 +17,22 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dexsim.data.cli",
     "dexsim.teleop.cli",
     "dexsim.real.cli",
+    "dexsim.policy.cli",
 )
+
+
+#: Sub-commands that run torch: torch's lazily imported ``torch._dynamo`` segfaults when it is first imported after
+#: MuJoCo/EGL is loaded (facts.md), and building the parser loads MuJoCo, so these import it first.
+TORCH_COMMANDS: frozenset[str] = frozenset({"train", "eval", "filter"})
+
+
+def _preload_torch(argv: Sequence[str]) -> None:
+    command = next((word for word in argv if not word.startswith("-")), None)
+    if command in TORCH_COMMANDS:
+        try:
+            import torch._dynamo  # noqa: F401
+        except ImportError:  # the stage reports the missing extra itself
+            pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dexsim`` console script; returns the exit status."""
+    _preload_torch(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
