@@ -465,7 +465,7 @@ def _build_section(name: str, section_type: type, values: Any) -> Any:
 def _convert(section: str, key: str, hint: Any, value: Any) -> Any:
     """Check ``value`` against the field's annotation (TOML gives ints where floats are meant: accept them)."""
     text = str(hint)
-    bad = f"[{section}] {key}: expected {text.replace('typing.', '')}, got {value!r}"
+    bad = f"[{section}] {key}: expected {getattr(hint, '__name__', text)}, got {value!r}"
     if hint is bool:
         if not isinstance(value, bool):
             raise ValueError(bad)

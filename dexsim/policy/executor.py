@@ -133,12 +133,12 @@ class DiffusionPolicyExecutor:
         """Forget the history and queued chunks (waiting for an in-flight chunk); reseed the sampling noise."""
         pending = getattr(self, "_pending", None)
         if pending is not None:
-            pending[1].result()
+            pending[2].result()
         self._generator = torch.Generator(device="cpu").manual_seed(0 if seed is None else int(seed))
         self._history: deque[dict[str, NDArray[Any]]] = deque(maxlen=self.config.horizon.n_obs_steps)
         self._tick = 0
         self._plans: list[tuple[int, NDArray[np.float64]]] = []  # (tick of its first entry, (n, A) targets)
-        self._pending: tuple[int, Future[NDArray[np.float64]]] | None = None
+        self._pending: tuple[int, int, Future[NDArray[np.float64]]] | None = None  # (obs tick, switch tick, chunk)
         self._next_replan = 0
         self._last_target: NDArray[np.float64] | None = None
         self._just_switched = False
@@ -154,7 +154,7 @@ class DiffusionPolicyExecutor:
         if self.asynchronous:
             self._act_async(tick)
         elif tick >= self._next_replan or not self._covers(tick):
-            self._install(tick, self._sample(self._snapshot()), waited=None)
+            self._install(tick, self._infer(self._snapshot()), waited=None)
             self._next_replan = tick + self.config.horizon.n_action_steps
         target = self._target_at(tick)
         if self._last_target is not None and not self._just_switched:
@@ -197,13 +197,18 @@ class DiffusionPolicyExecutor:
 
     def _sample(self, obs: dict[str, torch.Tensor]) -> NDArray[np.float64]:
         """One chunk of the ticks from the newest observed frame on: (horizon - n_obs + 1, A)."""
-        start = time.perf_counter()
         with self._lock:
             chunk = self.policy.sample(obs, generator=self._generator, scheduler=self.scheduler,
                                        steps=self.inference_steps)
-        self.stats.chunk_latency_s.append(time.perf_counter() - start)
         n_obs = self.config.horizon.n_obs_steps
         return chunk[0, n_obs - 1 :].detach().cpu().double().numpy()
+
+    def _infer(self, obs: dict[str, torch.Tensor]) -> NDArray[np.float64]:
+        """:meth:`_sample`, timed into ``stats.chunk_latency_s``."""
+        start = time.perf_counter()
+        plan = self._sample(obs)
+        self.stats.chunk_latency_s.append(time.perf_counter() - start)
+        return plan
 
     def _covers(self, tick: int) -> bool:
         return any(start <= tick < start + len(plan) for start, plan in self._plans)
@@ -238,24 +243,24 @@ class DiffusionPolicyExecutor:
     def _act_async(self, tick: int) -> None:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dexsim-policy")
-        if self._pending is not None and self._pending[1].done():
-            start, future = self._pending
+        pending = self._pending
+        if pending is not None and pending[2].done() and (tick >= pending[1] or not self._covers(tick)):
             self._pending = None
-            self._install(start, future.result(), waited=0.0)
+            self._install(pending[0], pending[2].result(), waited=0.0)
         if not self._covers(tick):
-            first = self._last_target is None
-            if self._pending is None:
-                self._pending = (tick, self._pool.submit(self._sample, self._snapshot()))
-            start, future = self._pending
-            self._pending = None
-            wait_start = time.perf_counter()
-            plan = future.result()
-            if not first:
+            if self._last_target is not None:
                 self.stats.idle_ticks += 1
-            self._install(start, plan, waited=time.perf_counter() - wait_start)
+            wait_start = time.perf_counter()
+            while not self._covers(tick):  # a chunk later than its whole length is replaced by a fresh one
+                if self._pending is None:
+                    self._pending = (tick, tick, self._pool.submit(self._infer, self._snapshot()))
+                start, _, future = self._pending
+                self._pending = None
+                plan = future.result()
+                self._install(start, plan, waited=time.perf_counter() - wait_start)
         if self._pending is None:
-            n_action = self.config.horizon.n_action_steps
+            switch = self._plans[-1][0] + self.config.horizon.n_action_steps
             latencies = self.stats.chunk_latency_s[-5:]
             lead = math.ceil(max(latencies) * self.control_hz) + self.latency_margin_ticks if latencies else 0
-            if tick >= self._plans[-1][0] + n_action - min(lead, n_action):
-                self._pending = (tick, self._pool.submit(self._sample, self._snapshot()))
+            if tick >= switch - lead:
+                self._pending = (tick, switch, self._pool.submit(self._infer, self._snapshot()))
