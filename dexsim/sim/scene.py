@@ -18,6 +18,7 @@ import numpy as np
 from dm_control import mjcf
 
 from dexsim.hand import JOINTS
+from dexsim.sim.appearance import add_surroundings, dress_bottle, look_at_xyaxes
 from dexsim.sim.config import SimConfig
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "HAND_MODEL",
     "BOTTLE_MODEL",
     "PALM_HEIGHT_M",
+    "SKIRT_SEGMENTS",
     "hand_name",
     "bottle_name",
     "load_asset",
@@ -34,6 +36,13 @@ __all__ = [
     "hand_mount_quat",
     "build_scene",
     "compile_scene",
+    "WRIST_CAMERA_POS_M",
+    "WRIST_CAMERA_TARGET_M",
+    "WRIST_CAMERA_FOVY_DEG",
+    "TOP_CAMERA_POS_M",
+    "TOP_CAMERA_TARGET_M",
+    "TOP_CAMERA_FOVY_DEG",
+    "CAMERA_NAMES",
 ]
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
@@ -43,6 +52,24 @@ HAND_MODEL = "allegro_right"
 BOTTLE_MODEL = "bottle"
 PALM_HEIGHT_M = 0.25
 """Height of the hand frame's origin (the knuckle line) above the floor, m."""
+SKIRT_SEGMENTS = 8
+"""Capsules ``lid_skirt0..7`` forming the lid's inner wall in collisions (they hold a released lid on the neck);
+sized per reset by :mod:`dexsim.sim.simulation`."""
+
+WRIST_CAMERA_POS_M = (0.13, 0.13, -0.20)
+"""Wrist camera position in the hand frame, m: above the palm, outboard of the index finger, behind the wrist."""
+WRIST_CAMERA_TARGET_M = (0.057, 0.045, -0.02)
+"""Point the wrist camera looks at, hand frame, m: between the lid and the index fingertip's stroke."""
+WRIST_CAMERA_FOVY_DEG = 45.0
+"""Vertical field of view of the wrist camera, deg."""
+TOP_CAMERA_POS_M = (-0.02, -0.20, PALM_HEIGHT_M + 0.27)
+"""Top camera position in the world frame, m: above the hand, shifted to the index/lid side."""
+TOP_CAMERA_TARGET_M = (-0.01, -0.02, PALM_HEIGHT_M + 0.02)
+"""Point the top camera looks at, world frame, m: over the palm, so the lid's end face shows at an angle."""
+TOP_CAMERA_FOVY_DEG = 36.0
+"""Vertical field of view of the top camera, deg."""
+CAMERA_NAMES = ("top", "wrist")
+"""The scene's cameras, by their short names (``SimConfig.cameras``)."""
 
 
 def hand_name(name: str) -> str:
@@ -105,7 +132,7 @@ def hand_mount_quat(palm_tilt_deg: float) -> np.ndarray:
 
 
 def build_scene(config: SimConfig) -> mjcf.RootElement:
-    """The whole scene as an MJCF tree: world, lights, floor, mounted hand, free bottle, cameras."""
+    """The whole scene as an MJCF tree: table, backdrop, lights, mounted hand, free bottle, cameras."""
     root = mjcf.RootElement(model="allegro_unscrew")
     root.compiler.angle = "radian"
     root.option.timestep = config.physics_dt
@@ -121,12 +148,10 @@ def build_scene(config: SimConfig) -> mjcf.RootElement:
     size = max(config.image_size, 640)
     getattr(root.visual, "global").offwidth = size
     getattr(root.visual, "global").offheight = size
-    root.visual.headlight.ambient = (0.35, 0.35, 0.35)
-    root.visual.headlight.diffuse = (0.4, 0.4, 0.4)
-
-    root.worldbody.add("geom", name="floor", type="plane", size=(0.5, 0.5, 0.01), rgba=(0.5, 0.48, 0.45, 1))
-    root.worldbody.add("light", name="key", pos=(0.1, -0.2, 0.8), dir=(-0.1, 0.2, -0.8), diffuse=(0.6, 0.6, 0.6),
-                       castshadow=False)
+    root.visual.headlight.ambient = (0.3, 0.3, 0.3)
+    root.visual.headlight.diffuse = (0.3, 0.3, 0.3)
+    root.visual.headlight.specular = (0.05, 0.05, 0.05)
+    add_surroundings(root, PALM_HEIGHT_M)
 
     hand = load_asset(HAND_XML)
     apply_joint_table(hand)
@@ -134,17 +159,24 @@ def build_scene(config: SimConfig) -> mjcf.RootElement:
                                quat=hand_mount_quat(config.palm_tilt_deg), size=(0.002,), group=4)
     mount.attach(hand)
     palm = hand.find("body", "palm")
-    # Wrist camera: rigid on the hand base, behind the wrist end of the palm and above it, looking along the
-    # fingers at the lid (index side). Pose in the hand frame: x up from the palm, z towards the fingertips.
-    palm.add("camera", name="wrist", mode="fixed", pos=(0.12, 0.035, -0.17), xyaxes=(0.0, 1.0, 0.0, 0.87, 0.0, 0.5),
-             fovy=55)
+    # Wrist camera: rigid on the hand base (a bracket behind the wrist, on the index side), looking along the
+    # fingers at the lid and the index finger's stroke; image up is the palm normal (hand +x).
+    palm.add("camera", name="wrist", mode="fixed", pos=WRIST_CAMERA_POS_M,
+             xyaxes=look_at_xyaxes(WRIST_CAMERA_POS_M, WRIST_CAMERA_TARGET_M, (1.0, 0.0, 0.0)),
+             fovy=WRIST_CAMERA_FOVY_DEG)
 
     bottle = load_asset(BOTTLE_XML)
+    lid = bottle.find("body", "lid")
+    for k in range(SKIRT_SEGMENTS):
+        lid.add("geom", name=f"lid_skirt{k}", dclass="lid_skirt", size=(0.002, 0.008))
+    dress_bottle(bottle)
     frame = root.worldbody.attach(bottle)
     frame.add("freejoint", name="bottle_free")
 
-    root.worldbody.add("camera", name="top", mode="fixed", pos=(0.02, -0.02, PALM_HEIGHT_M + 0.32),
-                       xyaxes=(0.0, -1.0, 0.0, 1.0, 0.0, 0.0), fovy=45)
+    # Top camera: fixed in the world, image up along the fingers (world +x).
+    root.worldbody.add("camera", name="top", mode="fixed", pos=TOP_CAMERA_POS_M,
+                       xyaxes=look_at_xyaxes(TOP_CAMERA_POS_M, TOP_CAMERA_TARGET_M, (1.0, 0.0, 0.0)),
+                       fovy=TOP_CAMERA_FOVY_DEG)
     return root
 
 
