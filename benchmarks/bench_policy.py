@@ -76,8 +76,9 @@ def _synthetic_normalizer() -> Normalizer:
     return Normalizer.from_stats({k: stats_of(rng.normal(size=(64, 16))) for k in keys}, dict.fromkeys(keys, 0.05))
 
 
-def bench_latency(policy_path: Path, device: torch.device, steps: list[int], repeats: int) -> list[dict[str, Any]]:
-    """Chunk latency of the checkpoint (or of an untrained all_inputs CPU-scale model if it does not exist)."""
+def bench_latency(policy_path: Path, device: torch.device, steps: list[int], repeats: int, unet: str
+                  ) -> list[dict[str, Any]]:
+    """Chunk latency of the checkpoint (or of an untrained all_inputs model, conv 64 px, if it does not exist)."""
     if policy_path.exists():
         from dexsim.policy.checkpoint import load_policy
 
@@ -85,9 +86,9 @@ def bench_latency(policy_path: Path, device: torch.device, steps: list[int], rep
         name = str(policy_path.relative_to(REPO) if policy_path.is_relative_to(REPO) else policy_path)
     else:
         config = load_policy_config(REPO / "policies" / "all_inputs.toml",
-                                    ['model.encoder="conv"', "model.image_size=64", "model.down_dims=[64,128,256]"])
+                                    ['model.encoder="conv"', "model.image_size=64", f"model.down_dims=[{unet}]"])
         policy = DiffusionPolicy(config, _synthetic_normalizer()).to(device).eval()
-        name = "untrained all_inputs (conv, 64 px, 64-128-256)"
+        name = f"untrained all_inputs (conv, 64 px, UNet {unet})"
     obs = _obs_batch(policy.config, 1, device)
     rows = []
     ddpm = make_scheduler(policy.config.diffusion, "ddpm")
@@ -104,14 +105,14 @@ def bench_latency(policy_path: Path, device: torch.device, steps: list[int], rep
     return rows
 
 
-def bench_training(device: torch.device, batch: int, repeats: int) -> list[dict[str, Any]]:
+def bench_training(device: torch.device, batch: int, repeats: int, unet: str) -> list[dict[str, Any]]:
     """Training samples/s of the all-inputs model per encoder and image size (same UNet)."""
     rows = []
     for encoder in ("conv", "resnet18"):
         for size in (64, 96):
             config = load_policy_config(REPO / "policies" / "all_inputs.toml",
                                         [f'model.encoder="{encoder}"', f"model.image_size={size}",
-                                         "model.down_dims=[64,128,256]"])
+                                         f"model.down_dims=[{unet}]"])
             torch.manual_seed(0)
             policy = DiffusionPolicy(config, _synthetic_normalizer()).to(device)
             optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-4)
@@ -128,7 +129,7 @@ def bench_training(device: torch.device, batch: int, repeats: int) -> list[dict[
                 optimizer.step()
 
             t = _median_time(step, repeats, device)
-            rows.append({"encoder": encoder, "image_px": size, "batch": batch, "step_s": t,
+            rows.append({"encoder": encoder, "image_px": size, "unet": unet, "batch": batch, "step_s": t,
                          "samples_per_s": batch / t, "encoder_parameters": parameter_count(policy.encoder)})
     base = rows[0]["samples_per_s"]
     for row in rows:
@@ -222,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (CPU)")
     parser.add_argument("--ddim-steps", default="10,8,5", help="DDIM / DPM-Solver step counts")
     parser.add_argument("--batch", type=int, default=64, help="training batch for the throughput part")
+    parser.add_argument("--unet", default="64,128,256", help="UNet widths (throughput; latency without a checkpoint)")
     parser.add_argument("--repeats", type=int, default=8)
     parser.add_argument("--torchrun-steps", type=int, default=30)
     parser.add_argument("--executor-seconds", type=float, default=8.0)
@@ -236,11 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# bench_policy on {name}, torch {torch.__version__}")
     results: dict[str, Any] = {"device": name}
     results["latency"] = bench_latency(args.policy, device, [int(k) for k in args.ddim_steps.split(",")],
-                                       args.repeats)
+                                       args.repeats, args.unet)
     print(_table("Chunk latency (batch 1)", results["latency"]), flush=True)
     if not args.skip_training:
-        results["training"] = bench_training(device, args.batch, max(2, args.repeats // 2))
-        print(_table("Training throughput (all inputs, UNet 64-128-256)", results["training"]), flush=True)
+        results["training"] = bench_training(device, args.batch, max(2, args.repeats // 2), args.unet)
+        print(_table(f"Training throughput (all inputs, UNet {args.unet})", results["training"]), flush=True)
     if not args.skip_torchrun and device.type == "cpu":
         results["torchrun"] = bench_torchrun(args.torchrun_steps)
         print(_table("torchrun data parallelism (CPU, gloo)", results["torchrun"]), flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -113,9 +114,16 @@ def test_two_process_ddp_matches_one_process(smooth_dataset: DatasetStore, tmp_p
     environment = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
                 "-m", "dexsim.cli", "train"]
-    two = subprocess.run([*torchrun, *args, "--out", str(tmp_path / "two")], env=environment, capture_output=True,
-                         text=True, timeout=240)
-    assert two.returncode == 0, two.stderr[-3000:]
+    # its own session, so that a hung run is killed with its worker processes
+    two = subprocess.Popen([*torchrun, *args, "--out", str(tmp_path / "two")], env=environment,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, stderr = two.communicate(timeout=240)
+    finally:
+        if two.poll() is None:
+            os.killpg(two.pid, signal.SIGKILL)
+            two.wait()
+    assert two.returncode == 0, stderr[-3000:]
     assert main(["train", *args, "--out", str(tmp_path / "one")]) == 0
     one_losses = [float(v) for _, v in _losses(tmp_path / "one")]
     two_losses = [float(v) for _, v in _losses(tmp_path / "two")]
