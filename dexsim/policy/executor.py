@@ -147,7 +147,7 @@ class DiffusionPolicyExecutor:
     def act(self, obs: dict[str, NDArray[Any]], info: dict[str, Any] | None = None) -> NDArray[np.float32]:
         """The action for this tick (16 delta joint positions, rad, or the predicted delta)."""
         self._check(obs)
-        self._history.append({k: np.asarray(obs[k]) for k in self.policy.obs_keys})
+        self._history.append({k: np.array(obs[k], copy=True) for k in self.policy.obs_keys})
         while len(self._history) < self._history.maxlen:  # episode start: repeat the first frame (edge padding)
             self._history.appendleft(self._history[0])
         tick = self._tick
