@@ -42,6 +42,7 @@ def test_committed_checkpoint_grasps_and_turns_the_lid_in_the_sim() -> None:
     turns = [float(step.next_info[INFO_LID_TURNS]) for step in steps]
     assert max(turns) > 0.05, turns[-5:]  # the index finger has started unscrewing within 4 s
     final_q = steps[-1].next_observation[OBS_JOINT_POSITIONS]
-    assert np.abs(final_q - home_pose())[4:12].max() > 0.3  # middle and ring have closed around the bottle
+    # middle and ring have curled around the bottle (the expert's medial/distal joints: +0.5-0.8 rad by 2 s)
+    assert (final_q - home_pose())[[6, 7, 10, 11]].min() > 0.3, final_q
     stats = executor.stats.summary()
     assert stats["chunks"] >= len(steps) / 8 and np.isfinite(stats["boundary_jump_median_rad"])
