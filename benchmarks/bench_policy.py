@@ -90,19 +90,25 @@ def bench_latency(policy_path: Path, device: torch.device, steps: list[int], rep
         policy = DiffusionPolicy(config, _synthetic_normalizer()).to(device).eval()
         name = f"untrained all_inputs (conv, 64 px, UNet {unet})"
     obs = _obs_batch(policy.config, 1, device)
-    rows = []
-    ddpm = make_scheduler(policy.config.diffusion, "ddpm")
-    base = _median_time(lambda: policy.sample(obs, scheduler=ddpm, steps=policy.config.diffusion.train_steps),
-                        max(2, repeats // 4), device)
-    rows.append({"policy": name, "sampler": f"DDPM-{policy.config.diffusion.train_steps}", "latency_ms": base * 1e3,
-                 "speed-up": 1.0, "parameters": parameter_count(policy)})
+    train_steps = policy.config.diffusion.train_steps
+    samplers: list[tuple[str, Any, int]] = [(f"DDPM-{train_steps}", make_scheduler(policy.config.diffusion, "ddpm"),
+                                             train_steps)]
     for kind in ("ddim", "dpmsolver"):
-        scheduler = make_scheduler(policy.config.diffusion, kind)
-        for k in steps:
-            t = _median_time(lambda s=scheduler, k=k: policy.sample(obs, scheduler=s, steps=k), repeats, device)
-            rows.append({"policy": name, "sampler": f"{kind.upper()}-{k}", "latency_ms": t * 1e3,
-                         "speed-up": base / t, "parameters": parameter_count(policy)})
-    return rows
+        samplers += [(f"{kind.upper()}-{k}", make_scheduler(policy.config.diffusion, kind), k) for k in steps]
+    times: dict[str, list[float]] = {label: [] for label, _, _ in samplers}
+    for _, scheduler, k in samplers:  # warm-up
+        policy.sample(obs, scheduler=scheduler, steps=k)
+    for _ in range(repeats):  # interleaved, so that a change of machine load hits every sampler alike
+        for label, scheduler, k in samplers:
+            _sync(device)
+            start = time.perf_counter()
+            policy.sample(obs, scheduler=scheduler, steps=k)
+            _sync(device)
+            times[label].append(time.perf_counter() - start)
+    base = float(np.median(times[samplers[0][0]]))
+    return [{"policy": name, "sampler": label, "latency_ms": 1e3 * float(np.median(t)),
+             "p90_ms": 1e3 * float(np.percentile(t, 90)), "speed-up": base / float(np.median(t)),
+             "parameters": parameter_count(policy)} for label, t in times.items()]
 
 
 def bench_training(device: torch.device, batch: int, repeats: int, unet: str) -> list[dict[str, Any]]:
@@ -150,9 +156,9 @@ def bench_torchrun(steps: int) -> list[dict[str, Any]]:
                 "model.down_dims=[64,128,256]", "--set", "train.batch_size=64", "--set", f"train.max_steps={steps}",
                 "--set", "train.log_every=5", "--set", "train.checkpoint_every=100000"]
         environment = {**os.environ, "PYTHONPATH": str(REPO)}
-        for processes in (1, 2):
-            out = Path(tmp) / f"run{processes}"
-            threads = max(1, (os.cpu_count() or 2) // processes)
+        cores = os.cpu_count() or 2
+        for processes, threads in ((1, 1), (1, cores), (2, max(1, cores // 2))):
+            out = Path(tmp) / f"run{processes}x{threads}"
             command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
                        str(processes), "-m", "dexsim.cli", "train", *args, "--out", str(out), "--set",
                        f"train.threads={threads}"]
@@ -163,8 +169,8 @@ def bench_torchrun(steps: int) -> list[dict[str, Any]]:
                 rates = [float(r["samples_per_s"]) for r in csv.DictReader(handle) if r["samples_per_s"]]
             rows.append({"processes": processes, "threads_each": threads,
                          "samples_per_s": float(np.median(rates[1:] or rates))})
-    rows[1]["vs 1 process"] = rows[1]["samples_per_s"] / rows[0]["samples_per_s"]
-    rows[0]["vs 1 process"] = 1.0
+    for row in rows:
+        row["vs 1 process, 1 thread"] = row["samples_per_s"] / rows[0]["samples_per_s"]
     return rows
 
 
