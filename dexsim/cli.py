@@ -24,20 +24,6 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-#: Sub-commands that run torch: torch's lazily imported ``torch._dynamo`` segfaults when it is first imported after
-#: MuJoCo/EGL is loaded (facts.md), and building the parser loads MuJoCo, so these import it first.
-TORCH_COMMANDS: frozenset[str] = frozenset({"train", "eval", "filter"})
-
-
-def _preload_torch(argv: Sequence[str]) -> None:
-    command = next((word for word in argv if not word.startswith("-")), None)
-    if command in TORCH_COMMANDS:
-        try:
-            import torch._dynamo  # noqa: F401
-        except ImportError:  # the stage reports the missing extra itself
-            pass
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (``dexsim collect: error: argument --seed: ...``), exit status 2."""
 
@@ -70,7 +56,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``ValueError`` and ``OSError`` (missing file, a directory where a file belongs, ...) become one line on
     stderr naming the command and exit status 2, without a traceback.
     """
-    _preload_torch(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     action = getattr(args, f"{args.command}_command", None)
