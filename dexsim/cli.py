@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dexsim.data.cli",
     "dexsim.teleop.cli",
     "dexsim.real.cli",
+    "dexsim.filtering.cli",
 )
 
 
