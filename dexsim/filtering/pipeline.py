@@ -266,8 +266,11 @@ def _evaluate(out: Path, store: DatasetStore, config: FilterConfig, components: 
     strata = length_strata(lengths[labelled])
     kept_labels = [label for label in labels if label is not None]
     ranges = []
-    for s in range(int(strata.max()) + 1):
+    for s in range(3):  # evaluate_scores' default number of strata
         in_s = strata == s
+        if not in_s.any():  # many equal lengths can leave a quantile bin empty
+            ranges.append((0, 0, 0, 0))
+            continue
         defective = sum(1 for k, label in enumerate(kept_labels) if in_s[k] and label != CLEAN_LABEL)
         ranges.append((int(lengths[labelled][in_s].min()), int(lengths[labelled][in_s].max()), defective,
                        int(in_s.sum()) - defective))
