@@ -121,13 +121,13 @@ def _export(args: argparse.Namespace) -> int:
 
 def _collect(args: argparse.Namespace) -> int:
     from dexsim.data.collect import collect_expert_demos, parse_defect_mix
-    from dexsim.sim.config import SimConfig
+    from dexsim.sim.config import sim_config
     from dexsim.sim.expert import DefectMode
 
     mix = parse_defect_mix(args.defect_mix or "", [d.value for d in DefectMode])
     cameras = tuple(c for c in args.cameras.split(",") if c)
-    config = SimConfig(image_size=args.image_size, control_hz=args.control_hz, cameras=cameras,
-                       time_limit_s=args.time_limit)
+    config = sim_config(args.preset, image_size=args.image_size, control_hz=args.control_hz, cameras=cameras,
+                        time_limit_s=args.time_limit)
     results = collect_expert_demos(args.output, args.episodes, seed=args.seed, defect_mix=mix, config=config,
                                    operator=args.operator, progress=not args.no_progress)
     labels = Counter(r.label for r in results)
@@ -148,6 +148,8 @@ def register(subparsers: Any) -> None:
     collect.add_argument("--seed", type=int, default=0, help="reset seed of the first episode (default: 0)")
     collect.add_argument("--defect-mix", default="", metavar="MODE=FRAC,...",
                          help="fraction of episodes per defect mode, e.g. jitter=0.1,aborted=0.05")
+    collect.add_argument("--preset", default="nominal",
+                         help="sim randomisation preset: nominal, train or eval (default: nominal)")
     collect.add_argument("--image-size", type=int, default=96, help="camera resolution, px (default: 96)")
     collect.add_argument("--control-hz", type=float, default=20.0, help="control/recording rate (default: 20)")
     collect.add_argument("--cameras", default="top,wrist", help="comma-separated cameras (default: top,wrist)")

@@ -19,8 +19,12 @@ Action space: ``Box(-d, d, (16,), float32)``, delta joint positions relative to 
 
 Reward (dense, for RL users): ``10 * (lid angle gained this step, rad) + 10 on success - 10 on dropping the bottle``.
 
-Episode end: terminated on success (the lid leaves the thread) or when the bottle leaves the hand; truncated
-after ``time_limit_s``.
+Episode end: terminated on success (the lid leaves the thread while the bottle is in the hand) or when the bottle
+leaves the hand (a release in the same step as a drop is a drop); truncated after ``time_limit_s``.
+
+Randomisation (:class:`~dexsim.sim.config.SimConfig`, presets ``nominal``/``train``/``eval``): the scene is drawn
+from the reset seed; observation noise and actuation latency (targets reach the PD loops ``latency_steps``
+control steps after the action) are applied here, seeded by the same seed.
 
 ``info``: every key of :data:`dexsim.interface.INFO_KEYS`; ``reset`` adds ``scene_params`` (the randomised
 scene, a JSON-friendly dict).
@@ -29,12 +33,14 @@ scene, a JSON-friendly dict).
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
+from dexsim.hand import NUM_JOINTS, torque_limits
 from dexsim.interface import (
     CAMERA_OBS_KEYS,
     INFO_BOTTLE_DROPPED,
@@ -51,7 +57,7 @@ from dexsim.interface import (
     make_action_space,
     make_observation_space,
 )
-from dexsim.sim.config import SimConfig
+from dexsim.sim.config import SimConfig, sim_config
 from dexsim.sim.simulation import UnscrewSimulation
 
 __all__ = ["AllegroUnscrewSimEnv"]
@@ -68,6 +74,7 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
         config: Control, camera, physics and randomisation settings (default :class:`SimConfig`).
         render_mode: ``None``, ``"rgb_array"`` (top and wrist views side by side) or ``"human"`` (MuJoCo viewer).
         render_size: Height in px of each view in ``render()`` for ``"rgb_array"``.
+        preset: Name of a :data:`dexsim.sim.config.PRESETS` entry to start from (default ``"nominal"``).
         **overrides: Fields of :class:`SimConfig` to change, e.g. ``image_size=64`` (applied to ``config``).
     """
 
@@ -78,11 +85,14 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
         config: SimConfig | None = None,
         render_mode: str | None = None,
         render_size: int = 240,
+        preset: str | None = None,
         **overrides: Any,
     ) -> None:
-        config = config or SimConfig()
+        if config is not None and preset is not None:
+            raise ValueError("give either config or preset, not both")
+        config = config or sim_config(preset or "nominal")
         if overrides:
-            config = SimConfig(**{**config.__dict__, **overrides})
+            config = sim_config("nominal", **{**config.__dict__, **overrides})
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.config = config
@@ -93,6 +103,9 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
         self.observation_space = make_observation_space(config)
         self.action_space = make_action_space(config)
         self._targets = self.simulation.joint_targets()
+        self._pending: deque[NDArray[np.float64]] = deque()
+        self._noise_rng = np.random.default_rng(0)
+        self._observed_positions = self.simulation.joint_positions()
         self._steps = 0
         self._last_angle = 0.0
         self._done_reason = ""
@@ -108,6 +121,8 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
         scene_seed = int(self.np_random.integers(0, 2**31 - 1))
         params = self.simulation.reset(scene_seed)
         self._targets = self.simulation.joint_targets()
+        self._pending = deque([self._targets.copy()] * params.latency_steps)
+        self._noise_rng = np.random.default_rng(params.noise_seed)
         self._steps = 0
         self._last_angle = self.simulation.lid_state().angle
         self._done_reason = ""
@@ -122,9 +137,10 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
     ) -> tuple[dict[str, NDArray[Any]], float, bool, bool, dict[str, Any]]:
         if self.simulation.scene_params is None:
             raise RuntimeError("call reset() before step()")
-        self._targets = self.simulation.set_joint_targets(
-            action_to_target(action, self.simulation.joint_positions(), self.config.max_joint_delta)
-        )
+        # The action is relative to the joint positions the controller saw (the last observation).
+        self._targets = action_to_target(action, self._observed_positions, self.config.max_joint_delta)
+        self._pending.append(self._targets)
+        self.simulation.set_joint_targets(self._pending.popleft())  # latency: an older target reaches the PD loops
         self.simulation.step_physics(self.config.control_dt)
         self._steps += 1
 
@@ -134,12 +150,12 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
         self._last_angle = lid.angle
         terminated = lid.released or dropped
         truncated = not terminated and self._steps >= self.config.max_episode_steps
-        if lid.released:
-            reward += _SUCCESS_BONUS
-            self._done_reason = "success"
-        elif dropped:
+        if dropped:  # a release in the same step as a drop is no success: the bottle is not in the hand
             reward -= _DROP_PENALTY
             self._done_reason = "bottle_dropped"
+        elif lid.released:
+            reward += _SUCCESS_BONUS
+            self._done_reason = "success"
         elif truncated:
             self._done_reason = "time_limit"
         if self.render_mode == "human":
@@ -178,10 +194,19 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
 
     # ------------------------------------------------------------------------------------------ internals
     def _observation(self) -> dict[str, NDArray[Any]]:
-        sim = self.simulation
+        sim, cfg, rng = self.simulation, self.config, self._noise_rng
+        positions = sim.joint_positions()
+        efforts = sim.joint_efforts()
+        if cfg.joint_position_noise_rad > 0:
+            positions = positions + rng.normal(0.0, cfg.joint_position_noise_rad, NUM_JOINTS)
+        if cfg.joint_effort_noise_nm > 0:
+            efforts = np.clip(efforts + rng.normal(0.0, cfg.joint_effort_noise_nm, NUM_JOINTS), -torque_limits(),
+                              torque_limits())
+        self._observed_positions = positions
+        space = self.observation_space[OBS_JOINT_POSITIONS]
         obs: dict[str, NDArray[Any]] = {
-            OBS_JOINT_POSITIONS: sim.joint_positions().astype(np.float32),
-            OBS_JOINT_EFFORTS: sim.joint_efforts().astype(np.float32),
+            OBS_JOINT_POSITIONS: np.clip(positions, space.low, space.high).astype(np.float32),
+            OBS_JOINT_EFFORTS: efforts.astype(np.float32),
         }
         for camera in self.config.cameras:
             obs[CAMERA_OBS_KEYS[camera]] = sim.render(camera)
@@ -194,7 +219,7 @@ class AllegroUnscrewSimEnv(gym.Env[dict[str, NDArray[Any]], NDArray[np.float32]]
             INFO_LID_TURNS: lid.turns,
             INFO_LID_LIFT: lid.lift,
             INFO_BOTTLE_DROPPED: self._done_reason == "bottle_dropped",
-            INFO_SUCCESS: lid.released,
+            INFO_SUCCESS: self._done_reason == "success",
             INFO_JOINT_TARGETS: self._targets.copy(),
             INFO_TERMINATION_REASON: self._done_reason,
             INFO_TIME: self.simulation.time,

@@ -45,6 +45,7 @@ CLEAN_LABEL = "clean"
 
 _FINGERTIP_RADIUS_M = 0.012
 _NOMINAL_BOTTLE_RADIUS_M = 0.033
+_ABDUCTION_CANDIDATES = np.linspace(-0.3, 0.47, 12)
 
 
 class DefectMode(str, enum.Enum):
@@ -124,6 +125,7 @@ class UnscrewExpert:
         self._step = 0
         self._task_t = 0.0
         self._index_q = home_pose().copy()
+        self._ik_config = FingerIKConfig(abduction=(self.config.index_abduction, 0.0, 0.0))
         self._lid_centre = self._nominal_lid_centre()
         self._q_measured = home_pose().copy()
         self._noise = np.zeros(16)
@@ -214,11 +216,35 @@ class UnscrewExpert:
             u = (phase_time / cfg.cycle_s) % 1.0
             if u < self._dt / cfg.cycle_s + 1e-9:
                 self._lid_centre = self._measured_lid_centre()
+                self._aim_index_plane()
             point = self._gait_point_at(u, reverse)
         self._index_q = self._solve_index(point)
         sl = FINGER_JOINT_SLICES[Finger.INDEX]
         target[sl] = self._index_q[sl]
         return target
+
+    def _aim_index_plane(self) -> None:
+        """Turn the index root joint so that the finger's plane of motion crosses the lid where it did at the
+        nominal lid position (0.1 rad there): the IK holds the root joint and drops a target's out-of-plane part,
+        so without this a bottle placed along the palm width puts the strokes off the lid's end."""
+        centre, radius = self._lid_centre
+        wanted = self._plane_y(self.config.index_abduction, self._nominal_lid_centre()) + (
+            centre[1] - self._nominal_lid_centre()[0][1])
+        candidates = _ABDUCTION_CANDIDATES
+        reached = np.array([self._plane_y(a, (centre, radius)) for a in candidates])
+        order = np.argsort(reached)
+        abduction = float(np.interp(wanted, reached[order], candidates[order]))
+        self._ik_config = FingerIKConfig(abduction=(abduction, 0.0, 0.0))
+
+    def _plane_y(self, abduction: float, lid: tuple[NDArray[np.float64], float]) -> float:
+        """Hand-frame y the index fingertip reaches at the top of the lid's pressing sweep with this root angle, m."""
+        centre, radius = lid
+        point = centre + np.array([radius + _FINGERTIP_RADIUS_M - self.config.press_depth_m,
+                                   self.config.aim_outward_m, 0.0])
+        targets = fingertip_positions(self._index_q)
+        targets[Finger.INDEX] = point
+        q = solve_fingertips(targets, self._index_q, FingerIKConfig(abduction=(abduction, 0.0, 0.0))).q
+        return float(fingertip_positions(q)[Finger.INDEX][1])
 
     def _solve_index(self, point: NDArray[np.float64]) -> NDArray[np.float64]:
         """Joint angles putting the index fingertip at ``point`` (hand frame, m); other fingers keep theirs."""

@@ -27,6 +27,7 @@ __all__ = [
     "HAND_MODEL",
     "BOTTLE_MODEL",
     "PALM_HEIGHT_M",
+    "SKIRT_SEGMENTS",
     "hand_name",
     "bottle_name",
     "load_asset",
@@ -43,6 +44,9 @@ HAND_MODEL = "allegro_right"
 BOTTLE_MODEL = "bottle"
 PALM_HEIGHT_M = 0.25
 """Height of the hand frame's origin (the knuckle line) above the floor, m."""
+SKIRT_SEGMENTS = 8
+"""Capsules ``lid_skirt0..7`` forming the lid's inner wall in collisions (they hold a released lid on the neck);
+sized per reset by :mod:`dexsim.sim.simulation`."""
 
 
 def hand_name(name: str) -> str:
@@ -140,6 +144,9 @@ def build_scene(config: SimConfig) -> mjcf.RootElement:
              fovy=55)
 
     bottle = load_asset(BOTTLE_XML)
+    lid = bottle.find("body", "lid")
+    for k in range(SKIRT_SEGMENTS):
+        lid.add("geom", name=f"lid_skirt{k}", dclass="lid_skirt", size=(0.002, 0.008))
     frame = root.worldbody.attach(bottle)
     frame.add("freejoint", name="bottle_free")
 

@@ -19,12 +19,14 @@ from dexsim.sim.config import SimConfig
 from dexsim.sim.randomization import SceneParams, sample_scene_params
 from dexsim.sim.scene import (
     PALM_HEIGHT_M,
+    SKIRT_SEGMENTS,
     bottle_name,
     build_scene,
     compile_scene,
     hand_mount_quat,
     hand_name,
 )
+from dexsim.sim.thread import ThreadModel
 
 __all__ = ["LidState", "UnscrewSimulation", "PALM_FACE_X_M", "LID_TARGET_Y_M", "BOTTLE_NOMINAL_Z_M"]
 
@@ -35,7 +37,11 @@ LID_TARGET_Y_M = 0.046
 BOTTLE_NOMINAL_Z_M = -0.035
 """Nominal bottle axis position along the fingers (hand z), m: behind the knuckle line."""
 _SHOULDER_GAP_M = 0.008  # from the end of the bottle body to the underside of the lid
-_LID_TRAVEL_M = 0.06  # how far a released lid can slide off along the bottle axis
+_LID_TRAVEL_M = 0.06  # how far the threaded lid's slide may run (the released lid's slide is unlimited)
+_LID_TOP_M = 0.0025  # thickness of the lid's top; the neck ends under it
+_SKIRT_RADIUS_M = 0.002  # radius of the capsules that form the lid's skirt (inner wall) in collisions
+_SKIRT_CLEARANCE_M = 0.0003  # radial play between the skirt and the neck
+
 #: Rotation taking bottle-frame vectors to hand-frame vectors (bottle axis along hand +y, lid on the index side).
 _HAND_FROM_BOTTLE = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
@@ -83,17 +89,23 @@ class UnscrewSimulation:
         twist, lift = m.joint(bottle_name("lid_twist")), m.joint(bottle_name("lid_lift"))
         self._twist_qpos, self._twist_dof, self._twist_jnt = int(twist.qposadr[0]), int(twist.dofadr[0]), twist.id
         self._lift_qpos, self._lift_jnt = int(lift.qposadr[0]), lift.id
-        self._thread_eq = m.equality(bottle_name("thread")).id
         self._bottle_body = m.body(bottle_name("bottle")).id
         self._lid_body = m.body(bottle_name("lid")).id
+        self._lid_thread_body = m.body(bottle_name("lid_thread")).id
         self._geom = {name: m.geom(bottle_name(name)).id for name in ("body", "shoulder", "lid", "lid_mark")}
+        self._neck_geom = m.geom(bottle_name("neck")).id
+        self._skirt_geoms = [m.geom(bottle_name(f"lid_skirt{k}")).id for k in range(SKIRT_SEGMENTS)]
+        self.thread = ThreadModel(m, self.data, self._skirt_geoms)
+        self._base_friction = m.geom_friction[:, 0].copy()
+        self._randomised_friction = np.array([m.geom_bodyid[g] != 0 for g in range(m.ngeom)])  # not the floor
+        self._gain = m.actuator_gainprm[self._actuators, 0].copy()
+        self._bias = m.actuator_biasprm[self._actuators, 1:3].copy()
         self._mount_pos = np.array([0.0, 0.0, PALM_HEIGHT_M])
         rot = np.zeros(9)
         mujoco.mju_quat2Mat(rot, hand_mount_quat(self.config.palm_tilt_deg))
         self._world_from_hand = rot.reshape(3, 3)
         self._renderer: mujoco.Renderer | None = None
         self._camera_ids = {"top": m.camera("top").id, "wrist": m.camera(hand_name("wrist")).id}
-        self._released = False
         self.scene_params: SceneParams | None = None
 
     # ----------------------------------------------------------------------------------------------- reset
@@ -106,13 +118,15 @@ class UnscrewSimulation:
         mujoco.mj_resetData(m, d)
         d.qpos[self._hand_qpos] = home_pose()
         d.ctrl[self._actuators] = home_pose()
-        d.eq_active[self._thread_eq] = 1
-        self._released = False
+        self.thread.reset()
         centre_hand = np.array([PALM_FACE_X_M + params.bottle_radius + 0.001, self.nominal_bottle_y(params)
                                 + params.placement_y, BOTTLE_NOMINAL_Z_M + params.placement_z])
         d.qpos[self._bottle_qpos:self._bottle_qpos + 3] = self.hand_to_world(centre_hand)
         quat = np.zeros(4)
-        mujoco.mju_mat2Quat(quat, (self._world_from_hand @ _HAND_FROM_BOTTLE).ravel())
+        yaw = math.radians(params.bottle_yaw)
+        yaw_about_palm_normal = np.array([[1.0, 0.0, 0.0], [0.0, math.cos(yaw), -math.sin(yaw)],
+                                          [0.0, math.sin(yaw), math.cos(yaw)]])
+        mujoco.mju_mat2Quat(quat, (self._world_from_hand @ yaw_about_palm_normal @ _HAND_FROM_BOTTLE).ravel())
         d.qpos[self._bottle_qpos + 3:self._bottle_qpos + 7] = quat
         mujoco.mj_forward(m, d)
         self.step_physics(self.config.settle_s)
@@ -121,24 +135,42 @@ class UnscrewSimulation:
         return params
 
     def _apply_params(self, params: SceneParams) -> None:
+        """Write one draw of the randomised scene into the model (sizes, masses, friction, gains, thread)."""
         m = self.model
         r, hl = params.bottle_radius, params.bottle_half_length
         lid_r, lid_hh = params.lid_radius, params.lid_half_height
         _set_cylinder(m, self._geom["body"], r, hl)
+        shoulder_r = min(0.022, r - 0.008)
         m.geom_pos[self._geom["shoulder"]] = (0.0, 0.0, hl + _SHOULDER_GAP_M / 2)
-        _set_cylinder(m, self._geom["shoulder"], min(0.022, r - 0.008), _SHOULDER_GAP_M / 2)
-        m.body_pos[self._lid_body] = (0.0, 0.0, hl + _SHOULDER_GAP_M + lid_hh)
+        _set_cylinder(m, self._geom["shoulder"], shoulder_r, _SHOULDER_GAP_M / 2)
+        # The neck runs from the shoulder to just under the lid's top; the skirt rings it with a small clearance.
+        neck_r = min(shoulder_r, lid_r - 0.004)
+        neck_top = hl + _SHOULDER_GAP_M + 2 * lid_hh - _LID_TOP_M
+        m.geom_pos[self._neck_geom] = (0.0, 0.0, (hl + _SHOULDER_GAP_M + neck_top) / 2)
+        _set_cylinder(m, self._neck_geom, neck_r, (neck_top - hl - _SHOULDER_GAP_M) / 2)
+        m.body_pos[self._lid_thread_body] = (0.0, 0.0, hl + _SHOULDER_GAP_M + lid_hh)
         _set_cylinder(m, self._geom["lid"], lid_r, lid_hh)
+        ring = neck_r + _SKIRT_RADIUS_M + _SKIRT_CLEARANCE_M
+        skirt_half = lid_hh - _LID_TOP_M / 2 - _SKIRT_RADIUS_M
+        for k, geom in enumerate(self._skirt_geoms):
+            angle = 2.0 * math.pi * k / len(self._skirt_geoms)
+            m.geom_pos[geom] = (ring * math.cos(angle), ring * math.sin(angle), -_LID_TOP_M / 2)
+            m.geom_size[geom] = (_SKIRT_RADIUS_M, skirt_half, 0.0)
+            m.geom_rbound[geom] = skirt_half + _SKIRT_RADIUS_M
+            m.geom_aabb[geom] = (0.0, 0.0, 0.0, _SKIRT_RADIUS_M, _SKIRT_RADIUS_M, skirt_half + _SKIRT_RADIUS_M)
         m.geom_size[self._geom["lid_mark"]] = (0.004, lid_r + 0.0005, lid_hh + 0.0002)
-        mass = float(m.body_mass[self._bottle_body])
-        m.body_inertia[self._bottle_body] = (
-            mass * (3 * r * r + 4 * hl * hl) / 12, mass * (3 * r * r + 4 * hl * hl) / 12, mass * r * r / 2)
-        m.dof_frictionloss[self._twist_dof] = params.thread_friction
-        coupling = self.config.thread_pitch_m / (2.0 * math.pi)
-        m.eq_data[self._thread_eq, :5] = (0.0, coupling, 0.0, 0.0, 0.0)
-        tighten = self.config.max_tighten_turns * 2.0 * math.pi
-        m.jnt_range[self._twist_jnt] = (-tighten, 1e4)
-        m.jnt_range[self._lift_jnt] = (-coupling * tighten - 1e-4, _LID_TRAVEL_M)
+        m.body_mass[self._bottle_body] = params.bottle_mass
+        m.body_inertia[self._bottle_body] = _cylinder_inertia(params.bottle_mass, r, hl)
+        m.body_mass[self._lid_body] = params.lid_mass
+        m.body_inertia[self._lid_body] = _cylinder_inertia(params.lid_mass, lid_r, lid_hh)
+        m.geom_friction[:, 0] = np.where(self._randomised_friction,
+                                         self._base_friction * params.contact_friction_scale, self._base_friction)
+        scale = np.asarray(params.pd_gain_scale)
+        m.actuator_gainprm[self._actuators, 0] = self._gain * scale
+        m.actuator_biasprm[self._actuators, 1:3] = self._bias * scale[:, None]
+        cfg = self.config
+        self.thread.configure(cfg.thread_pitch_m, params.thread_friction, cfg.thread_load_friction_m,
+                              cfg.engaged_turns, cfg.max_tighten_turns, _LID_TRAVEL_M)
         mujoco.mj_setConst(m, self.data)
 
     # -------------------------------------------------------------------------------------------- stepping
@@ -155,15 +187,11 @@ class UnscrewSimulation:
     def step_physics(self, seconds: float) -> None:
         """Advance the physics by ``seconds`` (rounded to whole timesteps), releasing the lid when due."""
         steps = int(round(seconds / self.model.opt.timestep))
-        release_angle = self.config.engaged_turns * 2.0 * math.pi
+        model, data, thread = self.model, self.data, self.thread
         for _ in range(steps):
-            mujoco.mj_step(self.model, self.data)
-            if not self._released and self.data.qpos[self._twist_qpos] >= release_angle:
-                self._release()
-
-    def _release(self) -> None:
-        self._released = True
-        self.data.eq_active[self._thread_eq] = 0
+            mujoco.mj_step(model, data)
+            if thread.engaged:
+                thread.update()
 
     # ------------------------------------------------------------------------------------------- readings
     @property
@@ -188,7 +216,7 @@ class UnscrewSimulation:
         return LidState(
             angle=float(self.data.qpos[self._twist_qpos]),
             lift=float(self.data.qpos[self._lift_qpos]),
-            released=self._released,
+            released=not self.thread.engaged,
         )
 
     def bottle_position_in_hand(self) -> NDArray[np.float64]:
@@ -244,6 +272,12 @@ class UnscrewSimulation:
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
+
+
+def _cylinder_inertia(mass: float, radius: float, half_length: float) -> tuple[float, float, float]:
+    """Principal inertia of a solid cylinder about its centre, axis along z, kg m^2."""
+    across = mass * (3 * radius * radius + 4 * half_length * half_length) / 12
+    return across, across, mass * radius * radius / 2
 
 
 def _set_cylinder(model: mujoco.MjModel, geom: int, radius: float, half_length: float) -> None:
