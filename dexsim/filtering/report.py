@@ -70,7 +70,8 @@ def plot_contact_sheet(path: Path, store: DatasetStore, episode_ids: Sequence[in
     for row, (index, kind) in enumerate(picks):
         episode = store.episode(int(episode_ids[index]))
         label = labels[index] if labels[index] is not None else "unlabelled"
-        caption = f"{kind}\nep {episode.episode_id} s={scores[index]:.3f}\n{label}"
+        seconds = episode.length / store.schema.control_hz
+        caption = f"{kind}\nep {episode.episode_id} s={scores[index]:.3f}\n{label}, {seconds:.1f} s"
         if cameras:
             frames = np.linspace(0, episode.length - 1, frames_per_demo).round().astype(int)
             for c, camera in enumerate(cameras):
@@ -81,7 +82,7 @@ def plot_contact_sheet(path: Path, store: DatasetStore, episode_ids: Sequence[in
                     ax.set_xticks([])
                     ax.set_yticks([])
                     if row == 0:
-                        ax.set_title(f"{camera} t={frames[f] / store.schema.control_hz:.1f}s", fontsize=6)
+                        ax.set_title(f"{camera} {f / max(1, frames_per_demo - 1):.0%} through", fontsize=6)
         else:
             q = episode.read(OBS_JOINT_POSITIONS)
             t = sample_frames(len(q), 1) / store.schema.control_hz
