@@ -59,7 +59,7 @@ class FilterConfig:
     backbone: str = "convnext_tiny"
     weights: str = "auto"
     seed: int = 0
-    input_size: int = 96
+    input_size: int = 64
     stride: int = 20
     batch_size: int = 32
     cameras: tuple[str, ...] = ()

@@ -37,7 +37,7 @@ class ImageEncoder:
     """
 
     def __init__(self, backbone: str = "convnext_tiny", weights: str = "auto", *, seed: int = 0,
-                 input_size: int = 96, batch_size: int = 32) -> None:
+                 input_size: int = 64, batch_size: int = 32) -> None:
         from dexsim.filtering._torch import import_timm
 
         timm = import_timm()
