@@ -7,17 +7,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dexsim.data.store import Episode
 from dexsim.filtering.weights import WeightsInfo, build_encoder
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["ImageEncoder", "sample_frames"]
+__all__ = ["ImageEncoder", "sample_frames", "read_frames"]
 
 
 def sample_frames(length: int, stride: int) -> NDArray[np.int64]:
     """Indices of the frames used from an episode of ``length`` frames: ``0, stride, 2*stride, ...``."""
     return np.arange(0, length, stride, dtype=np.int64)
+
+
+def read_frames(episode: Episode, key: str, frames: NDArray[np.integer]) -> NDArray[Any]:
+    """Only the given frames of ``key`` (each image frame is its own compressed chunk, so the others are never
+    decoded)."""
+    if len(frames) == 0:
+        return episode.read(key, 0, 0)
+    return np.concatenate([episode.read(key, int(f), int(f) + 1) for f in frames])
 
 
 class ImageEncoder:

@@ -29,7 +29,7 @@ from dexsim.filtering.evaluation import (
     matched_pair_auroc,
     random_evaluation,
 )
-from dexsim.filtering.features import ImageEncoder, sample_frames
+from dexsim.filtering.features import ImageEncoder, read_frames, sample_frames
 from dexsim.filtering.report import plot_contact_sheet, plot_histogram, write_scores_csv
 from dexsim.filtering.scoring import (
     PercentileCut,
@@ -100,7 +100,7 @@ def image_embeddings(store: DatasetStore, episodes: list[Episode], cameras: tupl
                         ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
                 nonlocal encoded
                 frames = sample_frames(episode.length, config.stride)
-                images = episode.read(CAMERA_OBS_KEYS[camera])[frames]
+                images = read_frames(episode, CAMERA_OBS_KEYS[camera], frames)
                 encoded += len(frames)
                 return frames, encoder.encode(images)
 

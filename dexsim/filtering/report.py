@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dexsim.data.store import DatasetStore
-from dexsim.filtering.features import sample_frames
+from dexsim.filtering.features import read_frames, sample_frames
 from dexsim.filtering.scoring import PercentileCut
 from dexsim.interface import CAMERA_OBS_KEYS, OBS_JOINT_POSITIONS
 
@@ -75,7 +75,7 @@ def plot_contact_sheet(path: Path, store: DatasetStore, episode_ids: Sequence[in
         if cameras:
             frames = np.linspace(0, episode.length - 1, frames_per_demo).round().astype(int)
             for c, camera in enumerate(cameras):
-                images = episode.read(CAMERA_OBS_KEYS[camera])[frames]
+                images = read_frames(episode, CAMERA_OBS_KEYS[camera], frames)
                 for f, image in enumerate(images):
                     ax = axes[row, c * frames_per_demo + f]
                     ax.imshow(image)
