@@ -69,8 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--backbone", choices=BACKBONES, default=defaults.backbone,
                    help=f"image encoder (default: {defaults.backbone})")
     p.add_argument("--input-size", type=int, default=defaults.input_size,
-                   help=f"encoder input side, px, multiple of 32 (default: {defaults.input_size}; 96: 2.4x slower, "
-                        "224 = ImageNet training size: ~12x slower)")
+                   help=f"encoder input side, px, multiple of 32 (default: {defaults.input_size}; 96: 2x slower, "
+                        "224 = ImageNet training size: 17x slower)")
     p.add_argument("--batch-size", type=int, default=defaults.batch_size, help="images per forward pass")
     p.add_argument("--cameras", default=None, help="comma-separated cameras (default: all recorded)")
     p.add_argument("--aggregation", choices=AGGREGATIONS, default=defaults.aggregation,
