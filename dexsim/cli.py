@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dexsim.eval.cli",
     "dexsim.reproduce.cli",
     "dexsim.policy.cli",
+    "dexsim.filtering.cli",
 )
 
 
