@@ -2,10 +2,11 @@
 
 CUDA builds of torch ship ``triton``, which carries its own LLVM, and Mesa's software rasteriser (llvmpipe, what
 EGL and OSMesa use on a machine without a GPU) carries another. Once PyOpenGL's EGL back-end is loaded (by
-``dm_control.mjcf``) or a MuJoCo renderer exists, importing ``triton`` segfaults the process, and torch imports it lazily (``torch._dynamo``, first built by e.g. ``torch.optim.AdamW``),
-so a program that renders the twin and then trains or runs a policy would crash at a random later line. Loading
-``triton`` first is safe; :mod:`dexsim.sim` does so on import. It costs ~0.3 s once, nothing where triton is
-not installed. Measured with torch 2.14 (CUDA build) and Mesa llvmpipe; test: ``tests/sim/test_gl_order.py``.
+``dm_control.mjcf``) or a MuJoCo renderer exists, importing ``triton`` segfaults the process, and torch imports
+it lazily (``torch._dynamo``, first built by e.g. ``torch.optim.AdamW``), so a program that renders the twin and
+then trains or runs a policy would crash at a random later line. Loading ``triton`` first is safe;
+:mod:`dexsim.sim` does so on import. It costs ~0.3 s once, nothing where triton is not installed. Measured with
+torch 2.14 (CUDA build) and Mesa llvmpipe; test: ``tests/sim/test_gl_order.py``.
 """
 
 from __future__ import annotations
