@@ -86,6 +86,9 @@ class ExpertConfig:
     aim_outward_m: float = 0.006
     cage_targets: tuple[float, float, float, float] = (0.0, 1.3, 1.4, 1.4)
     index_abduction: float = 0.1
+    missed_stroke_sink_m: float = 0.005
+    search_step_m: float = 0.008
+    search_range_m: float = 0.025
 
     def __post_init__(self) -> None:
         if self.grasp_s < 0 or self.cycle_s <= 0:
@@ -130,6 +133,8 @@ class UnscrewExpert:
         self._task_t = 0.0
         self._index_q = home_pose().copy()
         self._ik_config = FingerIKConfig(abduction=(self.config.index_abduction, 0.0, 0.0))
+        self._lid_y = LID_TARGET_Y_M  # proprioceptive estimate of the lid's mid-plane along the palm width, m
+        self._stroke_sink: list[float] = []
         self._lid_centre = self._nominal_lid_centre()
         self._q_measured = home_pose().copy()
         self._noise = np.zeros(16)
@@ -227,11 +232,34 @@ class UnscrewExpert:
             if u < self._dt / cfg.cycle_s + 1e-9:
                 self._lid_centre = self._measured_lid_centre()
                 self._aim_index_plane()
+            self._monitor_stroke(u)
             point = self._gait_point_at(u, reverse)
         self._index_q = self._solve_index(point)
         sl = FINGER_JOINT_SLICES[Finger.INDEX]
         target[sl] = self._index_q[sl]
         return target
+
+    def _monitor_stroke(self, u: float) -> None:
+        """Proprioceptive mode: move the stroke plane inwards after a stroke that found no lid under it.
+
+        During the middle of each pressing sweep (cycle fraction 0.1-0.4) the measured index fingertip's distance
+        from the estimated lid axis is compared with the lid surface (lid radius + fingertip radius). On the lid
+        the fingertip stops at the surface (mean sink -4..+13 mm with the axis estimate's error); with the lid
+        inboard of the stroke plane (bottle placed towards the ring finger) the stroke passes beyond the lid's
+        end and the fingertip sinks towards its target, 15 mm inside (-6..-10 mm). After such a stroke the plane
+        steps ``search_step_m`` towards the ring finger, down to ``search_range_m`` from the nominal position.
+        """
+        if self._simulation is not None:
+            return
+        centre, radius = self._lid_centre
+        if 0.1 <= u < 0.4:
+            tip = fingertip_positions(self._q_measured)[Finger.INDEX]
+            self._stroke_sink.append(math.hypot(tip[0] - centre[0], tip[2] - centre[2]) - radius - _FINGERTIP_RADIUS_M)
+        elif u >= 0.5 and self._stroke_sink:
+            sink = float(np.mean(self._stroke_sink))
+            self._stroke_sink = []
+            if sink < -self.config.missed_stroke_sink_m:
+                self._lid_y = max(LID_TARGET_Y_M - self.config.search_range_m, self._lid_y - self.config.search_step_m)
 
     def _aim_index_plane(self) -> None:
         """Turn the index root joint so that the finger's plane of motion crosses the lid where it did at the
@@ -313,10 +341,10 @@ class UnscrewExpert:
         for finger in (Finger.MIDDLE, Finger.RING):
             tip = fingertip_positions(q)[finger]
             if abs(tip[0] - axis_x) >= reach:  # not resting on the bottle: no information
-                return nominal, lid_radius
+                return np.array([nominal[0], self._lid_y, nominal[2]]), lid_radius
             axis_points.append((tip[1], tip[2] - math.sqrt(reach**2 - (tip[0] - axis_x) ** 2)))
         (y_middle, z_middle), (y_ring, z_ring) = axis_points
         slope = (z_middle - z_ring) / (y_middle - y_ring)
-        lid_z = z_middle + slope * (LID_TARGET_Y_M - y_middle)
-        return np.array([axis_x, LID_TARGET_Y_M, lid_z]), lid_radius
+        lid_z = z_middle + slope * (self._lid_y - y_middle)
+        return np.array([axis_x, self._lid_y, lid_z]), lid_radius
 
