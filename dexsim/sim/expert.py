@@ -13,9 +13,11 @@ Strategy (after the measured feasibility probe in ``shared/facts.md``):
    the caging middle and ring fingertips rest on the bottle body, so each one's measured position (forward
    kinematics of the measured joints) gives the bottle axis under that finger, and the line through the two
    extrapolated to the lid gives the lid axis (the strokes yaw the bottle, pushing the lid end towards the
-   wrist; only feedback follows that). Proprioception does not tell where the lid is along the palm width; the
-   nominal position is used. Every cycle the index root joint is set so that the finger's plane crosses the lid
-   where it does at the nominal position.
+   wrist; only feedback follows that). Proprioception does not tell where the lid is along the palm width: the
+   estimate starts at the nominal position and each pressing stroke checks it (stroke-outcome feedback): when
+   the index fingertip sinks well inside the expected lid surface, the stroke went past the lid's end and the
+   estimate steps towards the ring finger. Every cycle the index root joint is set so that the finger's plane
+   crosses the lid where it does at the nominal position.
 
 Targets are turned into the env's delta actions with :func:`dexsim.interface.target_to_action`, so the expert
 drives either env.
@@ -75,7 +77,13 @@ class ExpertConfig:
 
     ``index_abduction`` is the index finger's fixed root joint during the gait (the IK holds it, as the paper's
     teleoperation does): 0.1 rad tilts the finger's plane of motion onto the lid's outer half (0.0: 25/30
-    successes, 0.1: 100/100, 0.25: 93/100 over seeded resets)."""
+    successes, 0.1: 100/100, 0.25: 93/100 over seeded resets).
+
+    Proprioceptive lid search (``privileged=False`` only): a pressing stroke whose fingertip sinks, on average
+    over the middle of the sweep, more than ``missed_stroke_sink_m`` inside the expected lid surface missed the
+    lid; the lid-position estimate then moves ``search_step_m`` towards the ring finger, at most
+    ``search_range_m`` from the nominal position (tuned on `train` seeds 200-259: 0.005 / 0.008 / 0.025 m;
+    a 0.011 m step or an initial estimate 4 mm inboard did worse)."""
 
     grasp_s: float = 1.0
     cycle_s: float = 0.6
@@ -95,6 +103,8 @@ class ExpertConfig:
             raise ValueError("grasp_s must be >= 0 and cycle_s > 0")
         if not self.sweep_end_deg < self.sweep_start_deg:
             raise ValueError("the sweep must run from a larger to a smaller angle")
+        if self.missed_stroke_sink_m <= 0 or self.search_step_m < 0 or self.search_range_m < 0:
+            raise ValueError("missed_stroke_sink_m must be > 0, search_step_m and search_range_m >= 0")
 
 
 class UnscrewExpert:
@@ -125,6 +135,11 @@ class UnscrewExpert:
     def label(self) -> str:
         """Ground-truth label of the demonstration this expert makes."""
         return self.defect.value if self.defect is not None else CLEAN_LABEL
+
+    @property
+    def lid_y_estimate_m(self) -> float:
+        """Where the proprioceptive mode takes the lid's mid-plane along the palm width (hand y), m."""
+        return self._lid_y
 
     def reset(self, seed: int | None = None) -> None:
         """Start a new demonstration (call after ``env.reset``); ``seed`` drives the defect timing and noise."""
