@@ -8,6 +8,7 @@ import dexsim  # noqa: F401
 from dexsim.hand import home_pose
 from dexsim.rollout import run_episode
 from dexsim.sim.expert import CLEAN_LABEL, DefectMode, UnscrewExpert
+from dexsim.sim.simulation import LID_TARGET_Y_M
 
 
 def _unwound(turns: list[float]) -> float:
@@ -76,3 +77,16 @@ def test_expert_slides_a_released_lid_off_and_it_falls_when_the_hand_opens(env) 
         data.xpos[simulation._lid_body] - data.xpos[simulation._bottle_body])
     assert np.hypot(*lid_in_bottle[:2]) > 0.01  # off the bottle's axis: it came off the neck and dropped
     assert not simulation.bottle_dropped()
+
+
+def test_proprioceptive_expert_finds_a_lid_placed_towards_the_ring_finger() -> None:
+    """With the bottle 18 mm towards the ring finger the first strokes pass beyond the lid's end; the stroke
+    feedback moves the estimate inwards and the lid comes off (without it these episodes ran out of time)."""
+    environment = gym.make("AllegroUnscrew-sim", cameras=(), placement_y_m=(-0.018, -0.018))
+    expert = UnscrewExpert(environment, privileged=False)
+    outcomes = []
+    for seed in range(2):
+        outcomes.append(run_episode(environment, expert, seed=3000 + seed))
+        assert expert.lid_y_estimate_m < LID_TARGET_Y_M - 0.005  # the search moved the stroke plane inwards
+    environment.close()
+    assert all(o.success for o in outcomes), [(o.termination_reason, o.duration_s) for o in outcomes]
