@@ -6,7 +6,6 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-import pytest
 
 import dexsim  # noqa: F401  (registers the envs)
 from dexsim.hand import home_pose
