@@ -91,7 +91,9 @@ _RUNNER: TrialRunner | None = None
 def _init_worker(source: PolicySource, spec: EnvSpec, video_dir: Path | None, torch_threads: int) -> None:
     global _RUNNER
     if not _is_expert(source):
-        import torch._dynamo  # noqa: F401  (before MuJoCo/EGL: see facts.md)
+        from dexsim.sim.gl_order import load_triton_before_gl
+
+        load_triton_before_gl()  # before MuJoCo/EGL (see dexsim.sim.gl_order)
     _RUNNER = TrialRunner(source, spec, video_dir, torch_threads)
 
 

@@ -40,7 +40,9 @@ def load(path: str | os.PathLike[str], *, device: str = "cpu", inference_steps: 
         FileNotFoundError: Nothing loadable at ``path`` (names the file looked for).
         ValueError: The files are malformed or do not fit together (names the file).
     """
-    import torch._dynamo  # noqa: F401  (load before MuJoCo/EGL: facts.md's segfault pitfall)
+    from dexsim.sim.gl_order import load_triton_before_gl
+
+    load_triton_before_gl()  # before anything loads MuJoCo/EGL (see dexsim.sim.gl_order)
 
     from dexsim.policy.checkpoint import load_policy
     from dexsim.policy.executor import DiffusionPolicyExecutor

@@ -15,7 +15,9 @@ __all__ = ["register"]
 
 
 def _train(args: argparse.Namespace) -> int:
-    import torch._dynamo  # noqa: F401  (before anything that loads MuJoCo/EGL: facts.md's segfault pitfall)
+    from dexsim.sim.gl_order import load_triton_before_gl
+
+    load_triton_before_gl()  # before anything loads MuJoCo/EGL (see dexsim.sim.gl_order)
 
     from dexsim.policy.configuration import load_policy_config
     from dexsim.policy.training import train_policy
