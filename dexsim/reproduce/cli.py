@@ -12,7 +12,7 @@ __all__ = ["register"]
 def _reproduce(args: argparse.Namespace) -> int:
     from dexsim.reproduce.plan import default_policies_dir, plan_study
     from dexsim.reproduce.scales import POLICY_CONFIGS, SCALES
-    from dexsim.reproduce.steps import StepFailed
+    from dexsim.reproduce.steps import STAGES, StepFailed
     from dexsim.reproduce.study import run_study
 
     if args.workers is not None and args.workers < 1:
@@ -23,14 +23,21 @@ def _reproduce(args: argparse.Namespace) -> int:
     unknown = [c for c in configs if c not in POLICY_CONFIGS]
     if unknown:
         raise ValueError(f"--configs: unknown {unknown}; the study's configs: {', '.join(POLICY_CONFIGS)}")
+    stages = None
+    if args.stages:
+        stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
+        unknown = [s for s in stages if s not in STAGES]
+        if unknown or not stages:
+            raise ValueError(f"--stages: unknown {unknown or args.stages!r}; the stages: {', '.join(STAGES)}")
     plan = plan_study(SCALES[args.scale], args.out, configs=configs,
                       policies_dir=args.policies or default_policies_dir(), seed=args.seed, workers=args.workers)
     if args.dry_run:
         for step in plan.steps:
-            print(step.display)
+            if stages is None or step.stage in stages:
+                print(step.display)
         return 0
     try:
-        run_study(plan)
+        run_study(plan, stages=stages)
     except StepFailed as exc:
         print(f"dexsim reproduce: {exc}")
         return 1
@@ -53,5 +60,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
     parser.add_argument("--workers", type=int, default=None,
                         help="evaluation workers (default: the scale's: 1 for tiny, else one per core)")
+    parser.add_argument("--stages", default=None, metavar="STAGE[,STAGE]",
+                        help="run only these stages of collect,filter,train,eval (e.g. collect,filter here and "
+                             "train on a GPU machine with the same --out); the report follows a run of every stage")
     parser.add_argument("--dry-run", action="store_true", help="print the commands and stop")
     parser.set_defaults(handler=_reproduce)

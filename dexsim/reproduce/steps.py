@@ -17,15 +17,17 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Step", "StepFailed", "StepRunner", "run_subprocess", "Pipeline", "MARKERS_DIR", "LOGS_DIR"]
+__all__ = ["Step", "StepFailed", "StepRunner", "run_subprocess", "Pipeline", "MARKERS_DIR", "LOGS_DIR", "STAGES"]
 
 MARKERS_DIR = "steps"
 LOGS_DIR = "logs"
+STAGES = ("collect", "filter", "train", "eval")
+"""The stages of a study in order; a step's stage is its name up to the first ``/`` (``train/all_inputs``)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,11 @@ class Step:
     argv: tuple[str, ...]
     outputs: tuple[str, ...] = ()
     restart_clean: tuple[str, ...] = ()
+
+    @property
+    def stage(self) -> str:
+        """The stage the step belongs to (``collect``, ``filter``, ``train``, ``eval``)."""
+        return self.name.split("/", 1)[0]
 
     @property
     def file_stem(self) -> str:
@@ -139,21 +146,48 @@ class Pipeline:
         """Steps without a valid completion marker."""
         return [s for s in self.steps if self.marker(s) is None]
 
-    def run(self) -> list[dict[str, Any]]:
-        """Run every unfinished step; returns all completion records in step order.
+    def run(self, stages: Collection[str] | None = None) -> list[dict[str, Any]]:
+        """Run every unfinished step; returns the completion records of the finished steps in step order.
+
+        Args:
+            stages: Run only the unfinished steps of these stages (e.g. ``{"train"}`` on a GPU machine, after
+                ``collect`` and ``filter`` ran elsewhere); ``None``: every stage. Unfinished steps of a later stage
+                are left for a later run; an unfinished step of an earlier stage is an error, since a selected step
+                needs its outputs.
 
         Raises:
             StepFailed: A step exited with an error or its outputs are missing (the log is named).
+            ValueError: ``stages`` names an unknown stage, or an earlier stage has not finished (named).
         """
+        selected = set(self.stage_names() if stages is None else stages)
+        unknown = sorted(selected - set(self.stage_names()))
+        if unknown:
+            raise ValueError(f"unknown stage(s) {unknown}; this study's stages: {', '.join(self.stage_names())}")
+        order = {name: index for index, name in enumerate(self.stage_names())}
+        last_selected = max((order[name] for name in selected), default=-1)
         records = []
         for index, step in enumerate(self.steps, 1):
             record = self.marker(step)
             if record is not None:
                 self.say(f"[{index}/{len(self.steps)}] {step.name}: done ({record['wall_s']:.0f} s), skipped")
                 records.append(record)
-                continue
-            records.append(self._run_step(index, step))
+            elif step.stage in selected:
+                records.append(self._run_step(index, step))
+            elif order[step.stage] < last_selected:
+                raise ValueError(f"step {step.name} has not finished, and the selected stage(s) "
+                                 f"{', '.join(sorted(selected, key=order.__getitem__))} need its outputs; run its "
+                                 f"stage {step.stage!r} first (in {self.out})")
+            else:
+                self.say(f"[{index}/{len(self.steps)}] {step.name}: not selected, left for a later run")
         return records
+
+    def stage_names(self) -> tuple[str, ...]:
+        """The stages of these steps, in order of first appearance."""
+        return tuple(dict.fromkeys(step.stage for step in self.steps))
+
+    def finished(self) -> bool:
+        """Every step has a valid completion marker."""
+        return not self.pending()
 
     def _run_step(self, index: int, step: Step) -> dict[str, Any]:
         stale = self.marker_path(step)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict
 from pathlib import Path
 
@@ -35,15 +35,31 @@ def _check_settings(plan: StudyPlan) -> None:
     path.write_text(json.dumps(settings, indent=1) + "\n")
 
 
-def run_study(plan: StudyPlan, *, runner: StepRunner | None = None, say: Callable[[str], None] = print) -> Path:
-    """Run every unfinished step of ``plan`` (resuming a killed run) and write the report; returns report.md.
+def run_study(plan: StudyPlan, *, stages: Collection[str] | None = None, runner: StepRunner | None = None,
+              say: Callable[[str], None] = print) -> Path | None:
+    """Run the unfinished steps of ``plan`` (resuming a killed run) and write the report; returns report.md.
+
+    Args:
+        plan: The study.
+        stages: Run only these stages (see :meth:`Pipeline.run`), e.g. ``collect``/``filter`` on a CPU machine and
+            ``train`` on a GPU machine that shares the output directory; ``None``: all.
+        runner: Runs one step (default: a ``dexsim`` subprocess).
+        say: Where progress lines go.
+
+    Returns:
+        The report's path, or ``None`` when steps are left for a later run (the report needs every step).
 
     Raises:
-        ValueError: ``plan.out`` holds a study with other settings.
+        ValueError: ``plan.out`` holds a study with other settings, or a selected stage lacks an earlier one.
         StepFailed: A step failed (finished steps keep their markers; the same command resumes).
     """
     _check_settings(plan)
-    records = Pipeline(plan.out, plan.steps, runner=runner, say=say).run()
+    pipeline = Pipeline(plan.out, plan.steps, runner=runner, say=say)
+    records = pipeline.run(stages)
+    if not pipeline.finished():
+        say(f"steps left for a later run: {', '.join(s.name for s in pipeline.pending())}; the report is written "
+            "once every step has finished (run the same command without --stages)")
+        return None
     scale = plan.scale
     table = {
         "scale": scale.name, "purpose": scale.purpose, "demonstrations": scale.demos,

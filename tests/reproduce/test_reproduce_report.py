@@ -79,6 +79,12 @@ def test_dry_run_and_bad_configs_on_the_command_line(tmp_path, policies, capsys)
     assert "is a file" in capsys.readouterr().err
     assert main(["reproduce", "--scale", "tiny", "--out", str(out), "--workers", "0", "--dry-run"]) == 2
     assert "--workers" in capsys.readouterr().err
+    assert main(["reproduce", "--scale", "small", "--out", str(out), "--policies", str(policies), "--stages", "train",
+                 "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 7 and all(line.startswith("dexsim train ") for line in lines)
+    assert main(["reproduce", "--scale", "tiny", "--out", str(out), "--stages", "collect,trian", "--dry-run"]) == 2
+    assert "--stages" in capsys.readouterr().err
 
 
 def _trials(successes: list[bool]) -> list[TrialResult]:

@@ -128,3 +128,30 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path) -> None:
     assert "removing the partial" in resumed.stdout  # the killed step's partial artefacts were cleared
     assert (out / "calls.txt").read_text().split() == ["collect", "slow", "slow", "last"]
     assert all((out / name / "done").exists() for name in ("data", "slow", "last"))
+
+
+def test_stages_run_a_prefix_here_and_the_rest_later_as_on_two_machines(tmp_path) -> None:
+    calls: list[str] = []
+    said: list[str] = []
+    pipeline = Pipeline(tmp_path, _steps(), runner=_python_runner(calls), say=said.append)
+    assert pipeline.stage_names() == ("collect", "filter", "train", "eval")
+    records = pipeline.run({"collect", "filter"})
+    assert calls == ["collect", "filter"] and [r["step"] for r in records] == ["collect", "filter"]
+    assert not pipeline.finished() and any("left for a later run" in line for line in said)
+    with pytest.raises(ValueError, match=r"step train/a has not finished.*stage 'train' first"):
+        Pipeline(tmp_path, _steps(), runner=_python_runner(calls), say=lambda _: None).run({"eval"})
+    assert calls == ["collect", "filter"]  # nothing ran
+    calls.clear()
+    Pipeline(tmp_path, _steps(), runner=_python_runner(calls), say=lambda _: None).run({"train"})
+    assert calls == ["train/a"]
+    calls.clear()
+    finished = Pipeline(tmp_path, _steps(), runner=_python_runner(calls), say=lambda _: None)
+    finished.run()
+    assert calls == ["eval/a"] and finished.finished()
+
+
+def test_an_unknown_stage_is_refused_before_anything_runs(tmp_path) -> None:
+    calls: list[str] = []
+    with pytest.raises(ValueError, match=r"unknown stage\(s\) \['trian'\]"):
+        Pipeline(tmp_path, _steps(), runner=_python_runner(calls), say=lambda _: None).run({"trian"})
+    assert calls == []
