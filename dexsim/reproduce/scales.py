@@ -74,8 +74,9 @@ SCALES: Final = {
     "small": Scale(
         "small", demos=100, image_size=64, demo_time_limit_s=40.0, filter_stride=5,
         train_overrides=("model.encoder=conv", "model.image_size=64", "model.down_dims=[64,128,256]",
-                         "train.batch_size=64", "train.warmup_steps=100", "train.max_steps=2000",
-                         "train.max_minutes=20"),
+                         "diffusion.prediction_type=sample", "diffusion.inference_steps=8", "train.batch_size=64",
+                         "train.lr=3e-4", "train.warmup_steps=200", "train.max_steps=2000", "train.max_minutes=25",
+                         "train.threads=1"),
         eval_trials=50, eval_time_limit_s=None, eval_workers=None,
         purpose="a 2-core CPU machine in a few hours: the small conv encoder, 64 px images, ~20 min of training "
                 "per policy"),
