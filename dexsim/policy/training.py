@@ -337,10 +337,14 @@ def train_policy(
     if world > 1:
         network = nn.parallel.DistributedDataParallel(model)
 
+    device_name = (torch.cuda.get_device_name(device) if device.type == "cuda"
+                   else f"cpu x {torch.get_num_threads()} threads")
+
     def metadata(stopped: str = "") -> dict[str, Any]:
         return policy_metadata(config, facts, {
             "steps": step, "epochs": loop["epochs"], "wall_s": round(loop["wall_s"], 1), "command": command,
-            "world_size": world, "best_val_loss": loop["best_val_loss"], "stopped": stopped,
+            "world_size": world, "device": device_name, "torch": torch.__version__,
+            "best_val_loss": loop["best_val_loss"], "stopped": stopped,
             "parameters": {"total": parameter_count(model), "encoder": parameter_count(model.encoder),
                            "unet": parameter_count(model.unet)},
             "train_windows": len(train_data)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -118,6 +119,23 @@ def _data_section(data: Path) -> list[str]:
     return lines
 
 
+def _training_section(out: Path, configs: Sequence[str]) -> list[str]:
+    """Per config what its run directory says about its training (steps, time, device), whichever machine ran it."""
+    lines = ["| policy | steps | epochs | stopped by | training time | device | best validation loss |",
+             "|---|---|---|---|---|---|---|"]
+    for config in configs:
+        try:
+            training = json.loads((out / "runs" / config / "config.json").read_text()).get("training", {})
+        except (OSError, json.JSONDecodeError):
+            lines.append(f"| {config} | (no readable runs/{config}/config.json) | | | | | |")
+            continue
+        loss = training.get("best_val_loss")
+        lines.append(f"| {config} | {training.get('steps', '?')} | {training.get('epochs', '?')} | "
+                     f"{training.get('stopped') or '?'} | {_duration(float(training.get('wall_s', 0.0)))} | "
+                     f"{training.get('device', 'not recorded')} | {'-' if loss is None else f'{loss:.4g}'} |")
+    return lines + [""]
+
+
 def _duration(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
@@ -162,6 +180,9 @@ def write_report(inputs: ReportInputs) -> Path:
             lines.append(f"| {c.label_a} | {c.trials} | {c.only_a} | {c.only_b} | {100 * c.difference:+.0f} pts | "
                          f"[{100 * c.bootstrap_low:+.0f}, {100 * c.bootstrap_high:+.0f}] | {c.mcnemar_p:.3g} |")
         lines.append("")
+    lines += ["## Training", "", "From each run directory (`runs/<policy>/config.json`); a `train` step that found a "
+              "finished run elsewhere (`--stages train` on another machine) takes seconds in the run times below.",
+              ""] + _training_section(out, inputs.configs)
     lines += ["## Training data", ""] + _data_section(out / "data")
     lines += ["## Outlier filtering", ""]
     if has_histogram:

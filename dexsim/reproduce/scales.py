@@ -4,7 +4,7 @@
 scale  demos  images  demo limit  stride  training                 trials  trial limit  expected wall time
 =====  =====  ======  ==========  ======  =======================  ======  ===========  ====================
 tiny   16     32 px   20 s        50      20 steps, UNet 16-32     2       12 s         a few minutes (CI)
-small  100    64 px   40 s        5       conv encoder, <= 20 min  50      40 s         a few hours, 2 cores
+small  100    64 px   40 s        5       conv, x0, <= 25 min      50      40 s         ~3 h on 2 cores (or GPU)
 paper  300    96 px   40 s        2       the configs as written   100     40 s         a GPU machine
 =====  =====  ======  ==========  ======  =======================  ======  ===========  ====================
 

@@ -105,6 +105,12 @@ def _fake_runner(plan):
             name = step.name.split("/", 1)[1]
             results = _trials(patterns.get(name, [True, False] * 5))
             write_results(plan.eval_dir(name), summarize(name, results, {"wall_s": 1.0}), results)
+        elif step.name.startswith("train/"):
+            run_dir = plan.run_dir(step.name.split("/", 1)[1])
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "config.json").write_text(json.dumps({"training": {
+                "steps": 20, "epochs": 1, "stopped": "max_steps", "wall_s": 150.0, "device": "NVIDIA H100 80GB HBM3",
+                "best_val_loss": 0.01904}}))
         elif step.name == "filter":
             histogram = plan.data / "filter" / "histogram.png"
             histogram.parent.mkdir(parents=True, exist_ok=True)
@@ -132,6 +138,8 @@ def test_report_has_the_table_chart_histogram_comparisons_commands_and_versions(
     # paired with all_inputs on the same seeds: no_effort solved 2 the baseline missed 1 of, lost 8
     assert "| no_effort | 10 | 1 | 8 | -70 pts |" in text
     assert "| glosh | 0.9 |" in text  # the filter's ground-truth evaluation
+    # training as its run directory recorded it (the step may have run on another machine)
+    assert "| filtered_10 | 20 | 1 | max_steps | 2.5 min | NVIDIA H100 80GB HBM3 | 0.01904 |" in text
     assert "4 demonstrations, 0 with the lid off; labels: clean 3, jitter 1" in text
     labels = {s.episode_id: s.defect for s in DatasetStore.open(plan.data).index()}
     kept_defective = sum(labels[i] != "clean" for i in (0, 1))
