@@ -23,6 +23,7 @@ segment lengths: 54 / 38.4 / 26.7 mm for the fingers; 63.8 mm (pivot to joint 2)
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Final
@@ -187,12 +188,19 @@ def rotate_thumb(chains: NDArray[np.floating], angle: float) -> NDArray[np.float
         angle: Rotation about the robot's palm normal, rad.
     """
     chains = np.array(chains, dtype=np.float64)
+    root = chains[Finger.THUMB, 0]
+    chains[Finger.THUMB] = (chains[Finger.THUMB] - root) @ _thumb_turn(float(angle)) + root
+    return chains
+
+
+@functools.lru_cache(maxsize=8)
+def _thumb_turn(angle: float) -> NDArray[np.float64]:
+    """The transpose of :func:`rotate_thumb`'s rotation (points are rows), (3, 3)."""
     c, s = np.cos(angle), np.sin(angle)
     a = _ROBOT_PLANE  # columns: normal, lateral (index side), along the fingers
-    turn = a @ np.array([[1.0, 0.0, 0.0], [0.0, c, s], [0.0, -s, c]]) @ a.T
-    root = chains[Finger.THUMB, 0]
-    chains[Finger.THUMB] = (chains[Finger.THUMB] - root) @ turn.T + root
-    return chains
+    turn = (a @ np.array([[1.0, 0.0, 0.0], [0.0, c, s], [0.0, -s, c]]) @ a.T).T
+    turn.setflags(write=False)
+    return turn
 
 
 def pinch_weights(positions: NDArray[np.floating], full: float, release: float) -> NDArray[np.float64]:
