@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from dexsim.hand.joints import NUM_JOINTS, Finger, home_pose, lower_limits, upper_limits
 from dexsim.hand.kinematics import fingertip_positions, frames_of_chains, stacked_dh
 
-__all__ = ["FingerIKConfig", "IKSolution", "solve_fingertips"]
+__all__ = ["FingerIKConfig", "IKSolution", "load_compiled", "solve_fingertips"]
 
 _LOWER = lower_limits().reshape(4, 4)
 _UPPER = upper_limits().reshape(4, 4)
@@ -232,6 +232,19 @@ _COMPILED_CONSTANTS = (
 """The model constants :func:`dexsim.hand._ik_numba.best_candidates` takes (see its docstring)."""
 
 
+@functools.cache
+def load_compiled() -> bool:
+    """Load the compiled single-frame solver now (from numba's cache: ~0.1-0.3 s; the first time after installing or
+    upgrading, or where no cache can be written: compiled, a few seconds), so that the first solve of a live loop
+    does not stall. Batches load their kernel at their first call. Constructing a
+    :class:`dexsim.teleop.retarget.Retargeter` calls this. Returns whether the compiled sweep is in use (numba
+    installed, the ``fast`` extra); without it this does nothing."""
+    if _compiled is None:
+        return False
+    solve_fingertips(fingertip_positions(home_pose()))  # the single-frame solver a live loop calls
+    return True
+
+
 @functools.lru_cache(maxsize=16)
 def _row_starts(n: int, per_row: int) -> NDArray[np.int64]:
     """(N, 4) flat index of chain ``c``'s first candidate in row ``i`` of an (N, M, 4) array with ``per_row`` = M * 4
@@ -254,7 +267,8 @@ def _best_candidates(
     (the ``fast`` extra) the compiled :func:`dexsim.hand._ik_numba.best_candidates` does the same.
     """
     if _compiled is not None:
-        return _compiled.best_candidates(targets, sweep, warm, abduction, continuity_weight, *_COMPILED_CONSTANTS)
+        return _compiled.best_candidates(np.ascontiguousarray(targets), np.ascontiguousarray(sweep),
+                                         np.ascontiguousarray(warm), abduction, continuity_weight, *_COMPILED_CONSTANTS)
     n = targets.shape[0]
     candidates, error, planar = _candidates(targets, sweep, abduction)
     candidates = candidates.reshape(n, -1, 4, 4)
@@ -465,6 +479,13 @@ def solve_fingertips(
 
     abduction = np.asarray(config.abduction, dtype=np.float64)
     samples = config.sweep_samples
+    if single and _compiled is not None:  # a live frame: every step compiled, no numpy call per step
+        q, error = _compiled.solve_frame(
+            np.ascontiguousarray(batch[0]), warm[0], abduction, _sweep_grid(samples), _NEAR_WARM,
+            _refine_steps(samples), _SWEEP_JOINT, config.tolerance, config.polish_iterations, config.damping**2,
+            config.continuity_weight, *_COMPILED_CONSTANTS,
+        )
+        return IKSolution(q=q.reshape(NUM_JOINTS), error=error)
     sweep = np.empty((n, samples + _NEAR_WARM.size, 4))
     sweep[:, :samples] = _sweep_grid(samples)
     swept_warm = warm.reshape(n, NUM_JOINTS)[:, None, _SWEEP_FLAT]  # (N, 1, 4)
