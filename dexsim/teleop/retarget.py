@@ -23,6 +23,7 @@ segment lengths: 54 / 38.4 / 26.7 mm for the fingers; 63.8 mm (pivot to joint 2)
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Final
@@ -30,10 +31,16 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from dexsim.hand.ik import FingerIKConfig, IKSolution, solve_fingertips
+from dexsim.hand.ik import FingerIKConfig, IKSolution, load_compiled, solve_fingertips
 from dexsim.hand.joints import Finger, home_pose
 from dexsim.hand.kinematics import FINGER_CHAINS, HAND_WRIST, chain_frames, flexion_root
+from dexsim.teleop import skeleton
 from dexsim.teleop.skeleton import HandFrame, HandJoint, PlausibilityLimits, cross3, require_frame, validate_frame
+
+try:  # the compiled validation + steps a-d where numba is installed (the `fast` extra), else numpy
+    from dexsim.teleop import _retarget_numba as _compiled
+except ImportError:  # pragma: no cover - depends on the environment
+    _compiled = None
 
 __all__ = [
     "HUMAN_CHAINS",
@@ -187,12 +194,19 @@ def rotate_thumb(chains: NDArray[np.floating], angle: float) -> NDArray[np.float
         angle: Rotation about the robot's palm normal, rad.
     """
     chains = np.array(chains, dtype=np.float64)
+    root = chains[Finger.THUMB, 0]
+    chains[Finger.THUMB] = (chains[Finger.THUMB] - root) @ _thumb_turn(float(angle)) + root
+    return chains
+
+
+@functools.lru_cache(maxsize=8)
+def _thumb_turn(angle: float) -> NDArray[np.float64]:
+    """The transpose of :func:`rotate_thumb`'s rotation (points are rows), (3, 3)."""
     c, s = np.cos(angle), np.sin(angle)
     a = _ROBOT_PLANE  # columns: normal, lateral (index side), along the fingers
-    turn = a @ np.array([[1.0, 0.0, 0.0], [0.0, c, s], [0.0, -s, c]]) @ a.T
-    root = chains[Finger.THUMB, 0]
-    chains[Finger.THUMB] = (chains[Finger.THUMB] - root) @ turn.T + root
-    return chains
+    turn = (a @ np.array([[1.0, 0.0, 0.0], [0.0, c, s], [0.0, -s, c]]) @ a.T).T
+    turn.setflags(write=False)
+    return turn
 
 
 def pinch_weights(positions: NDArray[np.floating], full: float, release: float) -> NDArray[np.float64]:
@@ -317,6 +331,52 @@ def _targets(positions: NDArray[np.floating], config: RetargetConfig) -> tuple[N
     return apply_pinch(tips, gaps, weights), scale, weights, gaps
 
 
+_KERNEL_JOINTS: Final = np.array(
+    [HandJoint.WRIST, HandJoint.PALM, HandJoint.INDEX_PROXIMAL, HandJoint.MIDDLE_PROXIMAL, HandJoint.RING_PROXIMAL,
+     HandJoint.THUMB_TIP, *_HUMAN_PINCH_TIPS]
+)
+_KERNEL_INDICES: Final = (
+    _KERNEL_JOINTS,
+    np.ascontiguousarray(HUMAN_CHAINS),
+    np.stack([skeleton._BONE_START, skeleton._BONE_END]),
+    np.ascontiguousarray(skeleton._PALMAR_JOINTS),
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _kernel_constants(config: RetargetConfig) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The ``robot`` and ``settings`` arrays of :func:`dexsim.teleop._retarget_numba.frame_targets` for a config."""
+    robot = np.vstack([_ROBOT_PLANE, _thumb_turn(float(config.thumb_rotation)), ROBOT_ROOTS, ROBOT_SEGMENTS,
+                       HAND_WRIST, _ROBOT_NORMAL])
+    limits = config.limits
+    chirality = -np.inf if limits.min_chirality is None else limits.min_chirality
+    settings = np.array([config.thumb_shift, config.finger_shift, config.pinch_full, config.pinch_release,
+                         *limits.hand_length, *limits.bone_length, limits.palm_from_wrist, limits.min_palm_area,
+                         chirality], dtype=np.float64)
+    return robot, settings
+
+
+def _checked_targets(frame: HandFrame, config: RetargetConfig) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+    """Frame validation (raises :class:`~dexsim.teleop.skeleton.FrameRejected`) and steps a-d, compiled where
+    numba is installed: a frame the compiled checks do not clearly accept goes through the numpy ones."""
+    if _compiled is not None and (frame.orientations is None or np.isfinite(frame.orientations).all()):
+        accepted, tips, scale, weights, gaps = _compiled.frame_targets(
+            np.ascontiguousarray(frame.positions), *_KERNEL_INDICES, *_kernel_constants(config)
+        )
+        if accepted:
+            return tips, scale, weights, gaps
+    validate_frame(frame, config.limits)
+    return _targets(frame.positions, config)
+
+
+def warm_up() -> None:
+    """Load (or, the first time after installing, compile: a few seconds) the compiled retargeting kernels now,
+    so the first live frame does not wait for them. Without numba this does nothing."""
+    load_compiled()
+    if _compiled is not None:
+        _compiled.frame_targets(np.zeros((26, 3)), *_KERNEL_INDICES, *_kernel_constants(RetargetConfig()))
+
+
 class Retargeter:
     """Human right-hand frames to Allegro joint targets, warm-started from the previous frame.
 
@@ -326,6 +386,7 @@ class Retargeter:
 
     def __init__(self, config: RetargetConfig | None = None) -> None:
         self.config = config or RetargetConfig()
+        warm_up()
         self._q = home_pose().copy()
         self.timings = (0.0, 0.0)
         """Seconds the last call spent in (validation + steps a-d, IK including the pinch passes)."""
@@ -352,8 +413,7 @@ class Retargeter:
         if frame.handedness != "right":
             raise ValueError("the robot is driven by the right hand; got a left-hand frame")
         start = perf_counter()
-        validate_frame(frame, self.config.limits)
-        tips, scale, weights, gaps = _targets(frame.positions, self.config)
+        tips, scale, weights, gaps = _checked_targets(frame, self.config)
         steps_done = perf_counter()
         solution: IKSolution = solve_fingertips(tips, self._q, self.config.ik)
         pinching = np.flatnonzero(weights >= 0.5)  # the passes matter where the pair should (nearly) touch

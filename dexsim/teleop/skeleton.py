@@ -306,7 +306,7 @@ def frame_problems(frame: HandFrame, limits: PlausibilityLimits | None = None) -
         )
     low, high = limits.bone_length
     bones = _norm(p[_BONE_END] - p[_BONE_START])
-    for i in np.flatnonzero((bones < low) | (bones > high)):
+    for i in np.flatnonzero((bones < low) | (bones > high)) if not low <= bones.min() <= bones.max() <= high else ():
         a, b = HandJoint(_BONE_START[i]).name.lower(), HandJoint(_BONE_END[i]).name.lower()
         problems.append(
             f"implausible bone {a}->{b}: {bones[i] * 1000:.1f} mm, allowed {low * 1000:.0f}-{high * 1000:.0f} mm"

@@ -209,3 +209,72 @@ def test_raw_arrays_where_a_hand_frame_is_expected_raise_type_error():
             call(positions)
     with pytest.raises(TypeError, match="HandFrame"):
         Retargeter()(list(positions.ravel()))
+
+
+def _compiled_front_end_frames():
+    """Right hands of many shapes and placements (pinches, fists, open), a non-contiguous array among them."""
+    rng = np.random.default_rng(31)
+    frames = []
+    for _ in range(6):
+        hand = human.random_hand(rng)
+        for local in (human.open_hand(hand), human.pinch(hand, "middle", 0.006), human.fist(hand, 0.8),
+                      human.pinch(hand, "ring", 0.02)):
+            frames.append(HandFrame(human.place(local, rng)))
+    wide = np.zeros((26, 6))
+    wide[:, ::2] = frames[0].positions  # a strided view: the compiled path must not need contiguous input
+    frames.append(HandFrame(wide[:, ::2]))
+    return frames
+
+
+def test_compiled_front_end_matches_numpy_steps_and_checks(monkeypatch):
+    # With numba (the `fast` extra) validation + steps a-d run compiled: the same targets, scales, pinch weights and
+    # gaps as the numpy functions to rounding, and every frame the numpy checks reject is still rejected with their
+    # reasons (the compiled checks only ever accept clearly valid frames).
+    pytest.importorskip("numba")
+    from dexsim.teleop import retarget, skeleton
+    from dexsim.teleop.skeleton import PlausibilityLimits
+
+    config, kernel = RetargetConfig(), retarget._compiled
+    for frame in _compiled_front_end_frames():
+        got = retarget._checked_targets(frame, config)
+        want = retarget._targets(frame.positions, config)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    relaxed = synthetic_frame("relaxed").positions
+    broken = {"ring_tip": relaxed.copy(), "mirror image": relaxed * np.array([1.0, -1.0, 1.0]),
+              "hand size": relaxed * 3.0}
+    broken["ring_tip"][HandJoint.RING_TIP] = np.nan
+    orientations = np.tile([1.0, 0.0, 0.0, 0.0], (26, 1))
+    orientations[3] = np.inf
+    for compiled in (kernel, None):
+        monkeypatch.setattr(retarget, "_compiled", compiled)
+        for reason, positions in broken.items():
+            with pytest.raises(FrameRejected, match=reason):
+                retarget._checked_targets(HandFrame(positions), config)
+        with pytest.raises(FrameRejected, match="orientations"):
+            retarget._checked_targets(HandFrame(relaxed, orientations=orientations), config)
+    # A bone right at the limit is referred to the numpy checks, which decide.
+    bones = np.linalg.norm(relaxed[skeleton._BONE_END] - relaxed[skeleton._BONE_START], axis=-1)
+    limits = PlausibilityLimits(bone_length=(0.004, float(bones.max())))
+    monkeypatch.setattr(retarget, "_compiled", kernel)
+    edge = RetargetConfig(limits=limits)
+    assert validate_frame(HandFrame(relaxed), limits)
+    np.testing.assert_allclose(retarget._checked_targets(HandFrame(relaxed), edge)[0],
+                               retarget._targets(relaxed, edge)[0], rtol=0, atol=1e-12)
+
+
+def test_numpy_fallback_retargets_like_the_compiled_front_end(monkeypatch):
+    # Without numba the retargeter runs numpy throughout (CI exercises it here): the same joint targets along a
+    # warm-started stream with pinches.
+    pytest.importorskip("numba")
+    from dexsim.hand import ik
+    from dexsim.teleop import retarget
+
+    frames = _compiled_front_end_frames()
+    runs = []
+    for compiled in ((retarget._compiled, ik._compiled), (None, None)):
+        monkeypatch.setattr(retarget, "_compiled", compiled[0])
+        monkeypatch.setattr(ik, "_compiled", compiled[1])
+        retargeter = Retargeter()
+        runs.append(np.array([retargeter(frame).joint_targets for frame in frames]))
+    np.testing.assert_allclose(runs[0], runs[1], rtol=0, atol=1e-9)
