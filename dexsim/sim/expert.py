@@ -9,15 +9,15 @@ Strategy (after the measured feasibility probe in ``shared/facts.md``):
    a pressing sweep over the top of the lid from the fingertip side towards the wrist (the unscrewing stroke,
    commanded ``press_depth_m`` inside the lid surface for normal force), a lift, a swing back, a press down.
    The lid centre is re-read every cycle from privileged sim state when the env is the twin (and
-   ``privileged=True``); against the real hand, which cannot sense the lid, it is estimated from proprioception:
-   the caging middle and ring fingertips rest on the bottle body, so each one's measured position (forward
-   kinematics of the measured joints) gives the bottle axis under that finger, and the line through the two
-   extrapolated to the lid gives the lid axis (the strokes yaw the bottle, pushing the lid end towards the
-   wrist; only feedback follows that). Proprioception does not tell where the lid is along the palm width: the
-   estimate starts at the nominal position and each pressing stroke checks it (stroke-outcome feedback): when
-   the index fingertip sinks well inside the expected lid surface, the stroke went past the lid's end and the
-   estimate steps towards the ring finger. Every cycle the index root joint is set so that the finger's plane
-   crosses the lid where it does at the nominal position.
+   ``privileged=True``); against the real hand, which cannot sense the lid, it is located by touch and tracked
+   by proprioception (:mod:`dexsim.sim.probes`; everything from the measured joint positions and the forward
+   kinematics): as the cage closes, the thumb sweeps along the palm width onto the lid's end face (where the lid
+   is along the palm width); then the index fingertip touches the lid's front and top (its axis along the
+   fingers, its height, hence the bottle and lid radius); the gait then starts, and the lid's motion (the
+   strokes push the bottle towards the wrist and yaw it) is followed by the caging middle and ring fingertips,
+   which rest on the bottle and move with it. The time spent touching does not count towards the defect
+   schedule. Every cycle the index root joint is set so that the finger's plane crosses the lid where it does
+   at the nominal position.
 
 Targets are turned into the env's delta actions with :func:`dexsim.interface.target_to_action`, so the expert
 drives either env.
@@ -87,11 +87,17 @@ class ExpertConfig:
     teleoperation does): 0.1 rad tilts the finger's plane of motion onto the lid's outer half (0.0: 25/30
     successes, 0.1: 100/100, 0.25: 93/100 over seeded resets).
 
-    Proprioceptive lid search (``privileged=False`` only): a pressing stroke whose fingertip sinks, on average
-    over the middle of the sweep, more than ``missed_stroke_sink_m`` inside the expected lid surface missed the
-    lid; the lid-position estimate then moves ``search_step_m`` towards the ring finger, at most
-    ``search_range_m`` from the nominal position (tuned on `train` seeds 200-259: 0.005 / 0.008 / 0.025 m;
-    a 0.011 m step or an initial estimate 4 mm inboard did worse)."""
+    Proprioceptive mode (``privileged=False`` or no twin) only:
+
+    * ``thumb_probe``: the thumb probe that finds the lid's end face (``None``: none, and no lid touches).
+    * ``lid_touch``: the index touches on the lid's front and top after it (``None``: none; the lid's z then comes
+      from the caging fingertips alone, off by up to +-17 mm at ``train``).
+    * ``caging_filter_s``: time constant of the low-pass filter on the caging fingertips' positions, s.
+    * Fallback when the thumb probe meets nothing: a pressing stroke whose fingertip sinks, on average over the
+      middle of the sweep, more than ``missed_stroke_sink_m`` inside the expected lid surface missed the lid; the
+      lid-position estimate then moves ``search_step_m`` towards the ring finger, at most ``search_range_m`` from
+      the nominal position (tuned on `train` seeds 200-259, before the probes: 0.005 / 0.008 / 0.025 m).
+    """
 
     grasp_s: float = 1.0
     cycle_s: float = 0.6
@@ -116,6 +122,8 @@ class ExpertConfig:
             raise ValueError("the sweep must run from a larger to a smaller angle")
         if self.missed_stroke_sink_m <= 0 or self.search_step_m < 0 or self.search_range_m < 0:
             raise ValueError("missed_stroke_sink_m must be > 0, search_step_m and search_range_m >= 0")
+        if self.caging_filter_s <= 0:
+            raise ValueError(f"caging_filter_s must be > 0, got {self.caging_filter_s}")
 
 
 class UnscrewExpert:
@@ -126,7 +134,7 @@ class UnscrewExpert:
         defect: Defect mode to inject, or ``None`` for a clean demonstration.
         config: Gait parameters.
         privileged: Read the lid pose from the twin's state when the env is the twin; with ``False`` (or an
-            env without a ``simulation``, such as the real hand) use the nominal lid position.
+            env without a ``simulation``, such as the real hand) locate it by touch and proprioception only.
     """
 
     def __init__(self, env: gym.Env[Any, Any], defect: DefectMode | None = None,
