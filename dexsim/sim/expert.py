@@ -54,8 +54,6 @@ _NOMINAL_BOTTLE_RADIUS_M = 0.033
 _LID_HALF_HEIGHT_M = 0.011
 _LID_INSET_M = 0.006
 """The lid's radius is the bottle's minus this, m (``SimConfig.lid_radius_inset_m``; the lab's bottles)."""
-_BOTTLE_LIFT_M = 0.0
-"""Height of the bottle axis above the palm face beyond its radius, m (it rests on the palm)."""
 _BOTTLE_RADIUS_BOUNDS_M = (0.025, 0.04)
 """Bottle radii the lid touches may return, m (a wider span than the lab's bottles, 31-35 mm)."""
 _ABDUCTION_CANDIDATES = np.linspace(-0.3, 0.47, 12)
@@ -346,16 +344,16 @@ class UnscrewExpert:
             self._gait_start_s = t + self._dt
             return np.array([x, self._lid_y + self.config.aim_outward_m, z])
         self._touches_done = True
-        if touches.top_x_m is not None and touches.top_z_m is not None:
+        if touches.front_z_m is not None and touches.top_x_m is not None and touches.top_z_m is not None:
             # The bottle rests on the palm: its axis is r_b above the palm face, and the fingertip stopped on the
-            # lid, r_b + k from the axis (k = r_tip - inset), ahead of it by d: (a - r_b)^2 + d^2 = (r_b + k)^2.
-            above = touches.top_x_m - PALM_FACE_X_M - _BOTTLE_LIFT_M
+            # lid at (a, d) from (palm face, axis z), r_b + k from the axis (k = r_tip - lid inset):
+            # (a - r_b)^2 + d^2 = (r_b + k)^2. The axis z is from the front touch (nominal radius; d is small).
+            above = touches.top_x_m - PALM_FACE_X_M
             reach = _FINGERTIP_RADIUS_M - _LID_INSET_M
-            ahead = touches.top_z_m - (touches.front_z_m - self._lid_radius - _FINGERTIP_RADIUS_M
-                                       if touches.front_z_m is not None else touches.top_z_m)
+            ahead = touches.top_z_m - (touches.front_z_m - self._lid_radius - _FINGERTIP_RADIUS_M)
             bottle_radius = float(np.clip((above**2 + ahead**2 - reach**2) / (2.0 * (above + reach)),
                                           *_BOTTLE_RADIUS_BOUNDS_M))
-            self._axis_x = PALM_FACE_X_M + bottle_radius + _BOTTLE_LIFT_M
+            self._axis_x = PALM_FACE_X_M + bottle_radius
             self._lid_radius = bottle_radius - _LID_INSET_M
         if touches.front_z_m is not None and self._touch_caging_z is not None:
             self._z_offset = touches.front_z_m - self._lid_radius - _FINGERTIP_RADIUS_M - self._touch_caging_z

@@ -269,11 +269,13 @@ class LidTouches:
     """Two touches of the lid with the index fingertip: its front (the side towards the fingertips), then its top.
 
     The fingertip goes over the lid, down in front of it at the estimated axis height and sweeps along -z (towards
-    the wrist) until it stops on the lid, at ``z_f = z_axis + R``; then it goes up, over the axis that gives
-    (nominal ``R``), and sweeps down the palm normal until it stops on the top, at ``x_t = x_axis + R``. With
-    the bottle resting on the palm, ``x_axis = palm + r_bottle + 1 mm`` and ``R = r_bottle - 6 mm + r_tip``, so
-    the two touches give the bottle radius, the lid radius and the axis (x and z), none of which the caging
-    fingertips give well (1 mm of bottle radius moves their z estimate by ~10 mm). Contact is read from the
+    the wrist) until it stops on the lid, at ``z_f = z_axis + R``; then it goes up, above a point ``top_ahead_m``
+    in front of the axis that gives (nominal ``R``), and sweeps down towards that axis until it stops on the
+    top, at ``(x_t - x_axis)^2 + (z_t - z_axis)^2 = R^2`` (radially: a fingertip moving along the surface would
+    turn the lid by friction). With the bottle resting on the palm, ``x_axis = palm + r_bottle`` and
+    ``R = r_bottle - 6 mm + r_tip``, so the two touches give the bottle radius, the lid radius and the axis
+    (x and z), none of which the caging fingertips give well (1 mm of bottle radius moves their z estimate by
+    ~10 mm). Contact is read from the
     measured fingertip (forward kinematics of the measured joints): it stalls while the commanded point goes on.
 
     Args:
@@ -295,6 +297,7 @@ class LidTouches:
         self._legs = [np.asarray(start_tip, dtype=np.float64)[[0, 2]], np.array([self._high, front_start[1]]),
                       front_start]
         self._direction: NDArray[np.float64] | None = np.array([0.0, -1.0])  # sweep direction in (x, z)
+        self._front = True  # the front touch is next (else the top)
         self._since = 0.0
         self._commanded = self._legs[0].copy()
         self._sweeping = False
@@ -306,7 +309,8 @@ class LidTouches:
         self.top_x_m: float | None = None
         """Hand x of the fingertip centre stopped by the lid's top, m (``None`` before, or if it met nothing)."""
         self.top_z_m: float | None = None
-        """Hand z of the top sweep, m (``top_ahead_m`` in front of the axis the front touch gives)."""
+        """Hand z of the fingertip centre stopped by the lid's top, m (the sweep runs from ``top_ahead_m`` in front
+        of the axis the front touch gives towards that axis)."""
         self.done = False
         """Whether the touches are over, fingertip above the lid."""
 
@@ -365,19 +369,20 @@ class LidTouches:
     def _touched(self, tip: NDArray[np.float64] | None) -> None:
         """End of a sweep (``tip``: where it stopped, or ``None``): plan the way to the next one, or out."""
         here = self._commanded if tip is None else tip
-        if self._direction[1] < 0:  # the front touch: next, the top, over the axis that the front gives
+        if self._front:  # next, the top, in front of the axis that the front gives
+            self._front = False
             if tip is not None:
                 self.front_z_m = float(tip[1])
-            axis_z = (self.front_z_m if self.front_z_m is not None else here[1]) - self._surface
-            self.top_z_m = axis_z + self.config.top_ahead_m
-            over = np.array([self._high, self.top_z_m])
-            top_start = np.array([self._axis_x + self._surface + self.config.top_start_m, self.top_z_m])
-            self._legs = [here.copy(), np.array([self._high, here[1]]), over, top_start]
-            self._direction = np.array([-1.0, 0.0])
+            axis = np.array([self._axis_x, (self.front_z_m if self.front_z_m is not None else here[1]) - self._surface])
+            top_start = axis + np.array([self._surface + self.config.top_start_m, self.config.top_ahead_m])
+            self._legs = [here.copy(), np.array([self._high, here[1]]), np.array([self._high, top_start[1]]),
+                          top_start]
+            # Towards the axis: a fingertip moving along the surface would turn the lid by friction.
+            self._direction = (axis - top_start) / np.linalg.norm(axis - top_start)
             self._length = self.config.top_start_m + self.config.range_m
         else:
             if tip is not None:
-                self.top_x_m = float(tip[0])
+                self.top_x_m, self.top_z_m = float(tip[0]), float(tip[1])
             self._legs = [here.copy(), np.array([self._high, here[1]])]
             self._direction = None
         self._since = 0.0
