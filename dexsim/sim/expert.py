@@ -175,6 +175,7 @@ class UnscrewExpert:
         self._sensing_s = 0.0  # time spent on the thumb probe and lid touches after the cage closed, s
         self._touches: LidTouches | None = None
         self._touches_done = False
+        self._touch_caging_z: float | None = None  # the caging fingertips' track at the front touch, m
         self._gait_start_s = self.config.grasp_s  # task time at which the gait's first cycle starts, s
         self._lid_centre = self._nominal_lid_centre()
         self._q_measured = home_pose().copy()
@@ -333,7 +334,7 @@ class UnscrewExpert:
             self._lid_centre = self._measured_lid_centre()
             self._aim_index_plane()
             centre, radius = self._lid_centre
-            self._touch_caging_z: float | None = None
+            self._touch_caging_z = None
             self._touches = LidTouches(cfg, self._dt, axis_x_m=float(centre[0]), axis_z_m=float(centre[2]),
                                        surface_m=radius + _FINGERTIP_RADIUS_M, start_tip=tip)
         touches = self._touches

@@ -16,8 +16,10 @@ free motion (the PD loop's steady error under gravity, its lag and the actuation
 * :class:`LidTouches` -- the lid axis along the fingers (hand z) and its height, hence the lid and bottle
   radius: the index fingertip touches the lid's front (its side towards the fingertips) and then its top.
 
-Measured at ``train`` (seeds 200-259, against the twin's state): the end face to within -1.6..+2.1 mm, the
-axis height and lid radius to within 1.6 mm, the axis z (tracked through the gait) to within +-3 mm in 57/60.
+Measured at ``train`` (seeds 200-259, against the twin's state): the end face to -1.6..+2.1 mm (contact
+1.8-2.6 s after reset); the axis height and lid radius to within 1.9 mm; the axis z, tracked through the gait
+by the caging fingertips (:class:`dexsim.sim.expert.UnscrewExpert`), off by at most 3 mm on average in 56/59
+episodes (the others: +3.4 mm, and -9.4 mm twice where the front touch was skipped).
 
 Units: m, s, rad; points in the hand frame (:mod:`dexsim.hand.kinematics`).
 """
@@ -43,8 +45,8 @@ _PALM_UPPER_M = np.array([0.0111, 0.0565, 0.0])
 """Corners of the palm block in the hand frame, m (``assets/allegro_right.xml``, geom ``palm``)."""
 _TRACK_STEP_M = 0.002
 _SETTLED_M = 0.003
-"""The front touch's sweep starts once the fingertip is this close to its start point; a stalled tip must trail
-the commanded point by more than this."""
+"""A lid touch's sweep starts once the fingertip is this close to its start point; a stalled tip must trail the
+commanded point by more than this, and have left the start point by more than this."""
 _UNREACHED_M = 0.008
 """A touch whose fingertip is still this far from the sweep's start point after the settling time is skipped."""
 _SWEEP_WARM_START = (0.6, 1.2, 1.0)
@@ -63,7 +65,7 @@ class ThumbProbeConfig:
 
     Attributes:
         start_y_m: Hand y of the thumb-tip centre where the sweep starts: beyond the farthest end face a
-            placement can put (lid mid-plane 0.028-0.071 m at ``train``, end face 0.011 m further).
+            placement can put (lid mid-plane 0.023-0.071 m at ``train``, end face 0.011 m further).
         end_y_m: Hand y where a sweep that met nothing gives up (or sooner, where the thumb's reach ends: at
             0.023-0.033 m depending on the height of the sweep).
         speed_m_s: Speed of the commanded tip point along -y during the sweep.
@@ -91,6 +93,8 @@ class ThumbProbeConfig:
         for name in ("speed_m_s", "return_speed_m_s", "approach_s", "park_s", "contact_lag_m"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if len(self.along_limits_m) != 2 or not self.along_limits_m[0] <= self.along_limits_m[1]:
+            raise ValueError(f"along_limits_m must be (low, high) with low <= high, got {self.along_limits_m}")
 
 
 class _Stage(enum.Enum):
