@@ -9,15 +9,15 @@ Strategy (after the measured feasibility probe in ``shared/facts.md``):
    a pressing sweep over the top of the lid from the fingertip side towards the wrist (the unscrewing stroke,
    commanded ``press_depth_m`` inside the lid surface for normal force), a lift, a swing back, a press down.
    The lid centre is re-read every cycle from privileged sim state when the env is the twin (and
-   ``privileged=True``); against the real hand, which cannot sense the lid, it is estimated from proprioception:
-   the caging middle and ring fingertips rest on the bottle body, so each one's measured position (forward
-   kinematics of the measured joints) gives the bottle axis under that finger, and the line through the two
-   extrapolated to the lid gives the lid axis (the strokes yaw the bottle, pushing the lid end towards the
-   wrist; only feedback follows that). Proprioception does not tell where the lid is along the palm width: the
-   estimate starts at the nominal position and each pressing stroke checks it (stroke-outcome feedback): when
-   the index fingertip sinks well inside the expected lid surface, the stroke went past the lid's end and the
-   estimate steps towards the ring finger. Every cycle the index root joint is set so that the finger's plane
-   crosses the lid where it does at the nominal position.
+   ``privileged=True``); against the real hand, which cannot sense the lid, it is located by touch and tracked
+   by proprioception (:mod:`dexsim.sim.probes`; everything from the measured joint positions and the forward
+   kinematics): as the cage closes, the thumb sweeps along the palm width onto the lid's end face (where the lid
+   is along the palm width); then the index fingertip touches the lid's front and top (its axis along the
+   fingers, its height, hence the bottle and lid radius); the gait then starts, and the lid's motion (the
+   strokes push the bottle towards the wrist and yaw it) is followed by the caging middle and ring fingertips,
+   which rest on the bottle and move with it. The time spent touching does not count towards the defect
+   schedule. Every cycle the index root joint is set so that the finger's plane crosses the lid where it does
+   at the nominal position.
 
 Targets are turned into the env's delta actions with :func:`dexsim.interface.target_to_action`, so the expert
 drives either env.
@@ -41,6 +41,7 @@ from dexsim.hand import FINGER_JOINT_SLICES, Finger, home_pose
 from dexsim.hand.ik import FingerIKConfig, solve_fingertips
 from dexsim.hand.kinematics import fingertip_positions
 from dexsim.interface import OBS_JOINT_POSITIONS, env_config, target_to_action
+from dexsim.sim.probes import FINGERTIP_RADIUS_M, LidTouchConfig, LidTouches, ThumbProbe, ThumbProbeConfig
 from dexsim.sim.simulation import BOTTLE_NOMINAL_Z_M, LID_TARGET_Y_M, PALM_FACE_X_M
 
 __all__ = ["DefectMode", "ExpertConfig", "UnscrewExpert", "CLEAN_LABEL"]
@@ -48,8 +49,13 @@ __all__ = ["DefectMode", "ExpertConfig", "UnscrewExpert", "CLEAN_LABEL"]
 CLEAN_LABEL = "clean"
 """Label of a demonstration made without a defect."""
 
-_FINGERTIP_RADIUS_M = 0.012
+_FINGERTIP_RADIUS_M = FINGERTIP_RADIUS_M
 _NOMINAL_BOTTLE_RADIUS_M = 0.033
+_LID_HALF_HEIGHT_M = 0.011
+_LID_INSET_M = 0.006
+"""The lid's radius is the bottle's minus this, m (``SimConfig.lid_radius_inset_m``; the lab's bottles)."""
+_BOTTLE_RADIUS_BOUNDS_M = (0.025, 0.04)
+"""Bottle radii the lid touches may return, m (a wider span than the lab's bottles, 31-35 mm)."""
 _ABDUCTION_CANDIDATES = np.linspace(-0.3, 0.47, 12)
 _REMOVAL_STROKE_S = 1.2
 
@@ -79,11 +85,17 @@ class ExpertConfig:
     teleoperation does): 0.1 rad tilts the finger's plane of motion onto the lid's outer half (0.0: 25/30
     successes, 0.1: 100/100, 0.25: 93/100 over seeded resets).
 
-    Proprioceptive lid search (``privileged=False`` only): a pressing stroke whose fingertip sinks, on average
-    over the middle of the sweep, more than ``missed_stroke_sink_m`` inside the expected lid surface missed the
-    lid; the lid-position estimate then moves ``search_step_m`` towards the ring finger, at most
-    ``search_range_m`` from the nominal position (tuned on `train` seeds 200-259: 0.005 / 0.008 / 0.025 m;
-    a 0.011 m step or an initial estimate 4 mm inboard did worse)."""
+    Proprioceptive mode (``privileged=False`` or no twin) only:
+
+    * ``thumb_probe``: the thumb probe that finds the lid's end face (``None``: none, and no lid touches).
+    * ``lid_touch``: the index touches on the lid's front and top after it (``None``: none; the lid's z then comes
+      from the caging fingertips alone, off by up to +-17 mm at ``train``).
+    * ``caging_filter_s``: time constant of the low-pass filter on the caging fingertips' positions, s.
+    * Fallback when the thumb probe meets nothing: a pressing stroke whose fingertip sinks, on average over the
+      middle of the sweep, more than ``missed_stroke_sink_m`` inside the expected lid surface missed the lid; the
+      lid-position estimate then moves ``search_step_m`` towards the ring finger, at most ``search_range_m`` from
+      the nominal position (tuned on `train` seeds 200-259, before the probes: 0.005 / 0.008 / 0.025 m).
+    """
 
     grasp_s: float = 1.0
     cycle_s: float = 0.6
@@ -97,6 +109,9 @@ class ExpertConfig:
     missed_stroke_sink_m: float = 0.005
     search_step_m: float = 0.008
     search_range_m: float = 0.025
+    thumb_probe: ThumbProbeConfig | None = ThumbProbeConfig()
+    lid_touch: LidTouchConfig | None = LidTouchConfig()
+    caging_filter_s: float = 0.5
 
     def __post_init__(self) -> None:
         if self.grasp_s < 0 or self.cycle_s <= 0:
@@ -105,6 +120,8 @@ class ExpertConfig:
             raise ValueError("the sweep must run from a larger to a smaller angle")
         if self.missed_stroke_sink_m <= 0 or self.search_step_m < 0 or self.search_range_m < 0:
             raise ValueError("missed_stroke_sink_m must be > 0, search_step_m and search_range_m >= 0")
+        if self.caging_filter_s <= 0:
+            raise ValueError(f"caging_filter_s must be > 0, got {self.caging_filter_s}")
 
 
 class UnscrewExpert:
@@ -115,7 +132,7 @@ class UnscrewExpert:
         defect: Defect mode to inject, or ``None`` for a clean demonstration.
         config: Gait parameters.
         privileged: Read the lid pose from the twin's state when the env is the twin; with ``False`` (or an
-            env without a ``simulation``, such as the real hand) use the nominal lid position.
+            env without a ``simulation``, such as the real hand) locate it by touch and proprioception only.
     """
 
     def __init__(self, env: gym.Env[Any, Any], defect: DefectMode | None = None,
@@ -150,8 +167,19 @@ class UnscrewExpert:
         self._ik_config = FingerIKConfig(abduction=(self.config.index_abduction, 0.0, 0.0))
         self._lid_y = LID_TARGET_Y_M  # proprioceptive estimate of the lid's mid-plane along the palm width, m
         self._stroke_sink: list[float] = []
+        self._z_offset: float | None = None  # lid z minus the caging fingertips' track, from the lid touches, m
+        self._axis_x = PALM_FACE_X_M + _NOMINAL_BOTTLE_RADIUS_M  # proprioceptive lid axis height, m
+        self._lid_radius = _NOMINAL_BOTTLE_RADIUS_M - _LID_INSET_M  # proprioceptive lid radius, m
+        self._search_y = True  # the stroke-outcome search moves the lid y estimate (until a probe finds the lid)
+        self._probe: ThumbProbe | None = None
+        self._sensing_s = 0.0  # time spent on the thumb probe and lid touches after the cage closed, s
+        self._touches: LidTouches | None = None
+        self._touches_done = False
+        self._touch_caging_z: float | None = None  # the caging fingertips' track at the front touch, m
+        self._gait_start_s = self.config.grasp_s  # task time at which the gait's first cycle starts, s
         self._lid_centre = self._nominal_lid_centre()
         self._q_measured = home_pose().copy()
+        self._caging_tips = fingertip_positions(home_pose())[[Finger.MIDDLE, Finger.RING]]
         self._noise = np.zeros(16)
         self._frozen: NDArray[np.float64] | None = None
         # Defect schedule: one window, in seconds since reset, after the grasp has closed.
@@ -167,6 +195,12 @@ class UnscrewExpert:
         """The next action (delta joint positions) for observation ``obs``."""
         q_measured = np.asarray(obs[OBS_JOINT_POSITIONS], dtype=np.float64)
         self._q_measured = q_measured
+        tips = fingertip_positions(q_measured)[[Finger.MIDDLE, Finger.RING]]
+        if self._step == 0:
+            self._caging_tips = tips
+        else:  # low-pass: the axis estimate amplifies fingertip noise ~10x
+            self._caging_tips = self._caging_tips + min(1.0, self._dt / self.config.caging_filter_s) * (
+                tips - self._caging_tips)
         t = self._step * self._dt
         self._step += 1
         target = self._planned_target(t)
@@ -176,8 +210,11 @@ class UnscrewExpert:
         return target_to_action(target, q_measured, self._max_delta)
 
     def _planned_target(self, t: float) -> NDArray[np.float64]:
-        """Target at wall time ``t``: the clean plan on the task clock, bent by the defect mode."""
+        """Target at wall time ``t``: the clean plan on the task clock, bent by the defect mode (whose schedule
+        runs on the wall clock less the time spent probing the lid, so that it falls on the gait as in the
+        privileged mode)."""
         defect = self.defect
+        t = t - self._sensing_s
         in_window = self._window[0] <= t < self._window[1]
         if defect is DefectMode.HESITATION and (in_window or self._second_window[0] <= t < self._second_window[1]):
             if self._frozen is None:
@@ -239,9 +276,15 @@ class UnscrewExpert:
         for finger in (Finger.MIDDLE, Finger.RING):
             sl = FINGER_JOINT_SLICES[finger]
             target[sl] = home_pose()[sl] + grasp_fraction * (cage - home_pose()[sl])
-        phase_time = t - cfg.grasp_s
-        if phase_time < 0:
+        if t < cfg.grasp_s:
+            self._gait_start_s = cfg.grasp_s
+        point = self._probe_point(t, target)
+        phase_time = t - self._gait_start_s
+        if point is not None:
+            self._sensing_s += self._dt
+        elif phase_time < 0:
             point = self._gait_point(lifted=True, angle_deg=cfg.sweep_start_deg)
+            self._sensing_s += self._dt if t >= cfg.grasp_s else 0.0
         else:
             u = (phase_time / cfg.cycle_s) % 1.0
             if u < self._dt / cfg.cycle_s + 1e-9:
@@ -254,17 +297,96 @@ class UnscrewExpert:
         target[sl] = self._index_q[sl]
         return target
 
+    def _probe_point(self, t: float, target: NDArray[np.float64]) -> NDArray[np.float64] | None:
+        """Proprioceptive mode: run the thumb probe (writing the thumb's targets into ``target``) and then the
+        lid touches; the index fingertip point while the touches run, else ``None``. Both start over after a
+        regrasp."""
+        cfg = self.config
+        if self._simulation is not None or cfg.thumb_probe is None:
+            return None
+        if t < self._probe_start_s():
+            self._probe = None
+            self._touches, self._touches_done = None, False
+            self._z_offset = None  # the cage closes anew: the track's constant changes
+            return None
+        if self._probe is None:
+            self._start_probe(cfg.thumb_probe)
+        assert self._probe is not None
+        if not self._probe.done:
+            target[FINGER_JOINT_SLICES[Finger.THUMB]] = self._probe.step(self._q_measured)
+            if not self._probe.clear_of_lid:
+                self._gait_start_s = t + self._dt  # the index waits above the lid until the thumb is out
+            if self._probe.end_face_y_m is not None:
+                self._lid_y = self._probe.end_face_y_m - _LID_HALF_HEIGHT_M
+                self._search_y = False
+        if self._probe.end_face_y_m is not None or self._probe.done:
+            return self._lid_touch_point(t)
+        return None
+
+    def _lid_touch_point(self, t: float) -> NDArray[np.float64] | None:
+        """Index fingertip point while the lid touches run (``None`` once they are over); they set the lid axis
+        height, the lid radius and the z offset of the caging estimate."""
+        cfg = self.config.lid_touch
+        if cfg is None or self._touches_done:
+            return None
+        tip = fingertip_positions(self._q_measured)[Finger.INDEX]
+        if self._touches is None:
+            self._lid_centre = self._measured_lid_centre()
+            self._aim_index_plane()
+            centre, radius = self._lid_centre
+            self._touch_caging_z = None
+            self._touches = LidTouches(cfg, self._dt, axis_x_m=float(centre[0]), axis_z_m=float(centre[2]),
+                                       surface_m=radius + _FINGERTIP_RADIUS_M, start_tip=tip)
+        touches = self._touches
+        x, z = touches.step(tip)
+        if touches.front_z_m is not None and self._touch_caging_z is None:
+            self._touch_caging_z = self._caging_track_z()  # where the caging fingertips were at the touch
+        if not touches.done:
+            self._gait_start_s = t + self._dt
+            return np.array([x, self._lid_y + self.config.aim_outward_m, z])
+        self._touches_done = True
+        if touches.front_z_m is not None and touches.top_x_m is not None and touches.top_z_m is not None:
+            # The bottle rests on the palm: its axis is r_b above the palm face, and the fingertip stopped on the
+            # lid at (a, d) from (palm face, axis z), r_b + k from the axis (k = r_tip - lid inset):
+            # (a - r_b)^2 + d^2 = (r_b + k)^2. The axis z is from the front touch (nominal radius; d is small).
+            above = touches.top_x_m - PALM_FACE_X_M
+            reach = _FINGERTIP_RADIUS_M - _LID_INSET_M
+            ahead = touches.top_z_m - (touches.front_z_m - self._lid_radius - _FINGERTIP_RADIUS_M)
+            bottle_radius = float(np.clip((above**2 + ahead**2 - reach**2) / (2.0 * (above + reach)),
+                                          *_BOTTLE_RADIUS_BOUNDS_M))
+            self._axis_x = PALM_FACE_X_M + bottle_radius
+            self._lid_radius = bottle_radius - _LID_INSET_M
+        if touches.front_z_m is not None and self._touch_caging_z is not None:
+            self._z_offset = touches.front_z_m - self._lid_radius - _FINGERTIP_RADIUS_M - self._touch_caging_z
+        self._lid_centre = self._measured_lid_centre()
+        self._aim_index_plane()
+        self._gait_start_s = t + cfg.move_s  # first to the lifted start of the sweep (not across the lid's top)
+        return None
+
+    def _probe_start_s(self) -> float:
+        """Task time at which the thumb probe starts: its approach ends as the cage closes, s."""
+        probe = self.config.thumb_probe
+        approach = probe.approach_s if probe is not None else 0.0
+        return max(self._dt, self.config.grasp_s - approach)
+
+    def _start_probe(self, config: ThumbProbeConfig) -> None:
+        """Start touching the lid's end face with the thumb, at the lid axis the caging fingertips give."""
+        centre, _ = self._proprioceptive_lid_centre()
+        self._probe = ThumbProbe(config, self._dt, height_m=float(centre[0]), along_m=float(centre[2]),
+                                 parked=home_pose()[FINGER_JOINT_SLICES[Finger.THUMB]])
+
     def _monitor_stroke(self, u: float) -> None:
-        """Proprioceptive mode: move the stroke plane inwards after a stroke that found no lid under it.
+        """Proprioceptive mode without a thumb-probe result: move the stroke plane inwards after a stroke that
+        found no lid under it.
 
         During the middle of each pressing sweep (cycle fraction 0.1-0.4) the measured index fingertip's distance
         from the estimated lid axis is compared with the lid surface (lid radius + fingertip radius). On the lid
-        the fingertip stops at the surface (mean sink -4..+13 mm with the axis estimate's error); with the lid
-        inboard of the stroke plane (bottle placed towards the ring finger) the stroke passes beyond the lid's
-        end and the fingertip sinks towards its target, 15 mm inside (-6..-10 mm). After such a stroke the plane
-        steps ``search_step_m`` towards the ring finger, down to ``search_range_m`` from the nominal position.
+        the fingertip stops at the surface; with the lid inboard of the stroke plane (bottle placed towards the
+        ring finger) the stroke passes beyond the lid's end and the fingertip sinks towards its target, 15 mm
+        inside. After a stroke that sinks more than ``missed_stroke_sink_m`` the plane steps ``search_step_m``
+        towards the ring finger, down to ``search_range_m`` from the nominal position.
         """
-        if self._simulation is not None:
+        if self._simulation is not None or not self._search_y:
             return
         centre, radius = self._lid_centre
         if 0.1 <= u < 0.4:
@@ -333,34 +455,62 @@ class UnscrewExpert:
     def _nominal_lid_centre(self) -> tuple[NDArray[np.float64], float]:
         # Where the caging grasp typically pulls the bottle: 18 mm towards the fingertips from its drop spot.
         return (np.array([PALM_FACE_X_M + _NOMINAL_BOTTLE_RADIUS_M, LID_TARGET_Y_M, BOTTLE_NOMINAL_Z_M + 0.018]),
-                _NOMINAL_BOTTLE_RADIUS_M - 0.006)
+                _NOMINAL_BOTTLE_RADIUS_M - _LID_INSET_M)
 
     def _measured_lid_centre(self) -> tuple[NDArray[np.float64], float]:
         sim = self._simulation
         if sim is not None and sim.scene_params is not None:
             return sim.lid_position_in_hand(), sim.scene_params.lid_radius
-        return self._proprioceptive_lid_centre(self._q_measured)
+        return self._proprioceptive_lid_centre()
 
-    def _proprioceptive_lid_centre(self, q: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:
-        """Lid centre from the caging fingertips' measured positions (nominal bottle radius), hand frame, m.
+    def _proprioceptive_lid_centre(self) -> tuple[NDArray[np.float64], float]:
+        """Lid centre and radius from proprioception, hand frame, m.
+
+        Along the palm width: the thumb probe (or the stroke-outcome search). Along the fingers: once the lid
+        touches have run, where they found the axis, moved since as the caging fingertips moved
+        (:meth:`_caging_track_z`); before, the caging fingertips' own estimate (:meth:`_caging_axis_z`).
+        Height and radius: from the lid touches (nominal until then).
+        """
+        nominal, _ = self._nominal_lid_centre()
+        if self._z_offset is not None:
+            track = self._caging_track_z()
+            lid_z = (track if track is not None else nominal[2]) + self._z_offset
+        else:
+            axis = self._caging_axis_z()
+            lid_z = axis if axis is not None else nominal[2]
+        return np.array([self._axis_x, self._lid_y, lid_z]), self._lid_radius
+
+    def _caging_axis_z(self) -> float | None:
+        """Lid axis along the fingers (hand z) at the estimated lid mid-plane from the caging fingertips, m.
 
         A caging fingertip rests on the front of the bottle's top: in the plane the finger curls in, its centre
-        is ``r_bottle + r_tip`` from the bottle axis, which lies ``r_bottle`` above the palm face. That puts
-        the axis under each of the two fingers; the line through both is extrapolated along the bottle to the
-        lid's mid-plane. At ``train`` its z is off by 10.7 mm (standard deviation): the fingertips rest near the
-        top of the bottle (4-19 deg past it), where the result is sensitive to the unknown bottle radius.
+        is ``r_bottle + r_tip`` from the bottle axis, which lies ``r_bottle`` above the palm face (nominal
+        radius). That puts the axis under each of the two fingers; the line through both is extrapolated along
+        the bottle to the lid's mid-plane. Off by up to +-17 mm at ``train``: the fingertips rest 4-19 deg past
+        the top of the bottle, where 1 mm of bottle radius (or of fingertip height) moves the result by ~10 mm.
+        ``None`` when a fingertip does not rest on the bottle.
         """
-        nominal, lid_radius = self._nominal_lid_centre()
         reach = _NOMINAL_BOTTLE_RADIUS_M + _FINGERTIP_RADIUS_M
         axis_x = PALM_FACE_X_M + _NOMINAL_BOTTLE_RADIUS_M
         axis_points = []
-        for finger in (Finger.MIDDLE, Finger.RING):
-            tip = fingertip_positions(q)[finger]
-            if abs(tip[0] - axis_x) >= reach:  # not resting on the bottle: no information
-                return np.array([nominal[0], self._lid_y, nominal[2]]), lid_radius
+        for tip in self._caging_tips:
+            if abs(tip[0] - axis_x) >= reach:
+                return None
             axis_points.append((tip[1], tip[2] - math.sqrt(reach**2 - (tip[0] - axis_x) ** 2)))
         (y_middle, z_middle), (y_ring, z_ring) = axis_points
         slope = (z_middle - z_ring) / (y_middle - y_ring)
-        lid_z = z_middle + slope * (self._lid_y - y_middle)
-        return np.array([axis_x, self._lid_y, lid_z]), lid_radius
+        return z_middle + slope * (self._lid_y - y_middle)
 
+    def _caging_track_z(self) -> float | None:
+        """Where the caging fingertips put the lid along the fingers (hand z), up to a constant, m.
+
+        When the strokes push the bottle towards the wrist or yaw it, the caging fingertips resting on it move
+        with it: the line through them, extrapolated along the bottle to the estimated lid mid-plane, follows
+        the lid's z. The constant between the two is what the lid touches measure. ``None`` when a fingertip is
+        below the bottle axis height (not resting on top of the bottle).
+        """
+        (y_middle, z_middle), (y_ring, z_ring) = self._caging_tips[:, 1:].tolist()
+        if min(self._caging_tips[:, 0]) < PALM_FACE_X_M + _NOMINAL_BOTTLE_RADIUS_M or abs(y_middle - y_ring) < 0.01:
+            return None
+        slope = (z_middle - z_ring) / (y_middle - y_ring)
+        return z_middle + slope * (self._lid_y - y_middle)

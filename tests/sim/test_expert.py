@@ -1,5 +1,7 @@
 """The scripted expert unscrews the lid; each defect mode runs and carries its label."""
 
+from types import SimpleNamespace
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -80,13 +82,45 @@ def test_expert_slides_a_released_lid_off_and_it_falls_when_the_hand_opens(env) 
 
 
 def test_proprioceptive_expert_finds_a_lid_placed_towards_the_ring_finger() -> None:
-    """With the bottle 18 mm towards the ring finger the first strokes pass beyond the lid's end; the stroke
-    feedback moves the estimate inwards and the lid comes off (without it these episodes ran out of time)."""
+    """With the bottle 18 mm towards the ring finger a stroke plane at the nominal position passes beyond the
+    lid's end; the thumb probe finds the end face there and the lid comes off."""
     environment = gym.make("AllegroUnscrew-sim", cameras=(), placement_y_m=(-0.018, -0.018))
     expert = UnscrewExpert(environment, privileged=False)
     outcomes = []
     for seed in range(2):
         outcomes.append(run_episode(environment, expert, seed=3000 + seed))
-        assert expert.lid_y_estimate_m < LID_TARGET_Y_M - 0.005  # the search moved the stroke plane inwards
+        assert expert.lid_y_estimate_m < LID_TARGET_Y_M - 0.01
     environment.close()
     assert all(o.success for o in outcomes), [(o.termination_reason, o.duration_s) for o in outcomes]
+
+
+class _HandOnly(gym.Wrapper):
+    """What the real hand's env offers a controller: observations and the control settings, no twin."""
+
+    @property
+    def unwrapped(self):
+        return SimpleNamespace(config=self.env.unwrapped.config)
+
+
+def test_proprioceptive_expert_reads_nothing_but_the_observations(env) -> None:
+    """Driven through an env that exposes no simulation (as the real hand) and given no info, the expert makes
+    the same actions as the proprioceptive expert on the twin: it reads nothing of the twin's state."""
+    twin_expert = UnscrewExpert(env, privileged=False)
+    hand_expert = UnscrewExpert(_HandOnly(env))
+    observation, info = env.reset(seed=11)
+    twin_expert.reset(11)
+    hand_expert.reset(11)
+    for _ in range(160):  # 8 s: the thumb probe, the lid touches and the first strokes
+        action = twin_expert.act(observation, info)
+        np.testing.assert_array_equal(hand_expert.act({k: v.copy() for k, v in observation.items()}, {}), action)
+        observation, _, terminated, truncated, info = env.step(action)
+        assert not (terminated or truncated)
+
+
+def test_wrong_direction_defect_falls_on_the_gait_in_the_proprioceptive_mode(env) -> None:
+    """The defect schedule runs on the clock less the time spent probing, so the wrong-way strokes happen."""
+    turns: list[float] = []
+    run_episode(env, UnscrewExpert(env, defect=DefectMode.WRONG_DIRECTION, privileged=False), seed=7,
+                on_step=lambda step: turns.append(step.next_info["lid_turns"]))
+    assert min(turns) < -0.05
+    assert _unwound(turns) > 0.1
