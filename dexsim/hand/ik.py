@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from dexsim._kernels import optional_kernels
 from dexsim.hand.joints import NUM_JOINTS, Finger, home_pose, lower_limits, upper_limits
 from dexsim.hand.kinematics import fingertip_positions, frames_of_chains, stacked_dh
 
@@ -219,10 +220,9 @@ def _candidates(
     return q, error, planar
 
 
-try:  # the compiled candidate sweep where numba is installed, else numpy (the same results to rounding)
-    from dexsim.hand import _ik_numba as _compiled
-except ImportError:  # pragma: no cover - depends on the environment
-    _compiled = None
+# The compiled candidate sweep where numba is installed, else numpy (the same results to rounding); its module is
+# imported at first use (dexsim._kernels).
+_compiled = optional_kernels("dexsim.hand._ik_numba")
 _COMPILED_CONSTANTS = (
     np.array([[row.offset, row.cos_alpha, row.sin_alpha, row.d, row.a] for row in _ROWS]),
     _BASE_ROTATION,

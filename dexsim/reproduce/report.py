@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -121,13 +120,15 @@ def _data_section(data: Path) -> list[str]:
 
 def _training_section(out: Path, configs: Sequence[str]) -> list[str]:
     """Per config what its run directory says about its training (steps, time, device), whichever machine ran it."""
+    from dexsim.policy.checkpoint import read_policy_metadata
+
     lines = ["| policy | steps | epochs | stopped by | training time | device | best validation loss |",
              "|---|---|---|---|---|---|---|"]
     for config in configs:
         try:
-            training = json.loads((out / "runs" / config / "config.json").read_text()).get("training", {})
-        except (OSError, json.JSONDecodeError):
-            lines.append(f"| {config} | (no readable runs/{config}/config.json) | | | | | |")
+            training = read_policy_metadata(out / "runs" / config).get("training", {})
+        except (OSError, ValueError) as exc:
+            lines.append(f"| {config} | ({exc}) | | | | | |")
             continue
         loss = training.get("best_val_loss")
         lines.append(f"| {config} | {training.get('steps', '?')} | {training.get('epochs', '?')} | "

@@ -56,8 +56,9 @@ def run_study(plan: StudyPlan, *, stages: Collection[str] | None = None, runner:
     _check_settings(plan)
     pipeline = Pipeline(plan.out, plan.steps, runner=runner, say=say)
     records = pipeline.run(stages)
-    if not pipeline.finished():
-        say(f"steps left for a later run: {', '.join(s.name for s in pipeline.pending())}; the report is written "
+    left = pipeline.pending()
+    if left:
+        say(f"steps left for a later run: {', '.join(s.name for s in left)}; the report is written "
             "once every step has finished (run the same command without --stages)")
         return None
     scale = plan.scale

@@ -31,16 +31,16 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from dexsim._kernels import optional_kernels
 from dexsim.hand.ik import FingerIKConfig, IKSolution, load_compiled, solve_fingertips
 from dexsim.hand.joints import Finger, home_pose
 from dexsim.hand.kinematics import FINGER_CHAINS, HAND_WRIST, chain_frames, flexion_root
 from dexsim.teleop import skeleton
 from dexsim.teleop.skeleton import HandFrame, HandJoint, PlausibilityLimits, cross3, require_frame, validate_frame
 
-try:  # the compiled validation + steps a-d where numba is installed (the `fast` extra), else numpy
-    from dexsim.teleop import _retarget_numba as _compiled
-except ImportError:  # pragma: no cover - depends on the environment
-    _compiled = None
+# The compiled validation + steps a-d where numba is installed (the `fast` extra), else numpy; its module is imported
+# at first use (dexsim._kernels).
+_compiled = optional_kernels("dexsim.teleop._retarget_numba")
 
 __all__ = [
     "HUMAN_CHAINS",

@@ -108,7 +108,8 @@ def _fake_runner(plan):
         elif step.name.startswith("train/"):
             run_dir = plan.run_dir(step.name.split("/", 1)[1])
             run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "config.json").write_text(json.dumps({"training": {
+            (run_dir / "config.json").write_text(json.dumps({
+                "format": "dexsim-diffusion-policy", "version": 1, "config": {}, "dataset": {}, "training": {
                 "steps": 20, "epochs": 1, "stopped": "max_steps", "wall_s": 150.0, "device": "NVIDIA H100 80GB HBM3",
                 "best_val_loss": 0.01904}}))
         elif step.name == "filter":
